@@ -1,0 +1,307 @@
+"""API: the FastAPI app and its JSON routes, thin over :class:`AssistantService`.
+
+Routes validate input (pydantic), call the service and shape the response; nothing here
+touches the store or the index. Every error answers with one JSON shape::
+
+    {"error": "<code>", "message": "<what is wrong, in words>", "detail": [...]}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.config import Settings, get_settings
+from assistant.conversation import Turn
+from assistant.service import AskResult, AssistantService
+from assistant.store import ArticleRecord
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+MAX_TOP_K = 10
+MAX_HISTORY_TURNS = 10
+
+
+# --- request and response models ---------------------------------------------------------
+
+
+class HistoryTurn(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(default=None, max_length=10_000)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, 1 to 1,000 characters.")
+    top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="How many passages to cite.")
+    history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
+
+    @field_validator("question")
+    @classmethod
+    def _question_is_usable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question must not be blank")
+        if len(value) > MAX_QUESTION_CHARS:
+            raise ValueError(
+                f"question is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}"
+            )
+        return value
+
+
+class HighlightOut(BaseModel):
+    start: int
+    end: int
+    text: str
+
+
+class CitationOut(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    passage: str
+    start: int
+    end: int
+    score: float
+
+
+class AskResponse(BaseModel):
+    answered: bool
+    answer: str | None
+    highlight: HighlightOut | None
+    confidence: float
+    citations: list[CitationOut]
+    question: str
+    query: str = Field(description="What was searched: the question, rewritten for follow-ups.")
+    answer_start: int | None = Field(description="Offset of the answer in the cited article.")
+    answer_end: int | None
+    timings_ms: dict[str, float]
+
+
+class ArticleSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    language: str | None
+    passages: int
+
+
+class ArticleDetail(ArticleSummary):
+    text: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    index_version: int
+    articles: int
+    passages: int
+    sentences: int
+    model: str
+    corpus_hash: str
+    created_at: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    detail: list[dict[str, Any]] | None = None
+
+
+# --- dependencies ------------------------------------------------------------------------
+
+
+def get_service(request: Request) -> AssistantService:
+    service: AssistantService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[AssistantService, Depends(get_service)]
+
+
+# --- routes ------------------------------------------------------------------------------
+
+
+def ask(body: AskRequest, service: ServiceDep) -> AskResponse:
+    """Answer a question from the articles, verbatim and cited."""
+    history = [Turn(t.question, t.answer) for t in body.history]
+    return to_response(service.ask(body.question, body.top_k, history))
+
+
+def list_articles(service: ServiceDep) -> list[ArticleSummary]:
+    """Every article in the current index version."""
+    return [ArticleSummary.model_validate(a) for a in service.articles()]
+
+
+def get_article(article_id: str, service: ServiceDep) -> ArticleDetail:
+    """One article with its full text (the text citation offsets point into)."""
+    article = service.article(article_id)
+    if article is None:
+        raise HTTPException(status_code=404, detail=f"no article with id {article_id!r}")
+    return _detail(article)
+
+
+def health(service: ServiceDep) -> HealthOut:
+    """Liveness and what is being served: index version and counts."""
+    h = service.health()
+    return HealthOut(**h.__dict__)
+
+
+def to_response(result: AskResult) -> AskResponse:
+    answer = result.answer
+    highlight = answer.highlight
+    return AskResponse(
+        answered=answer.answered,
+        answer=answer.text,
+        highlight=HighlightOut(start=highlight.start, end=highlight.end, text=highlight.text)
+        if highlight
+        else None,
+        confidence=round(answer.confidence, 4),
+        citations=[
+            CitationOut(
+                n=c.n,
+                article_id=c.passage.article_id,
+                title=c.passage.title,
+                source=c.passage.source,
+                url=c.passage.url,
+                published=c.passage.published,
+                passage=c.passage.text,
+                start=c.passage.start,
+                end=c.passage.end,
+                score=round(c.score, 6),
+            )
+            for c in result.citations
+        ],
+        question=result.query.question,
+        query=result.query.text,
+        answer_start=answer.start,
+        answer_end=answer.end,
+        timings_ms=result.timings_ms,
+    )
+
+
+def _detail(article: ArticleRecord) -> ArticleDetail:
+    return ArticleDetail(
+        id=article.id,
+        title=article.title,
+        source=article.source,
+        url=article.url,
+        published=article.published,
+        language=article.language,
+        passages=article.passages,
+        text=article.text or "",
+    )
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    """One sentence per problem: where it is and what is wrong."""
+    parts = []
+    for error in errors:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            message = f"malformed JSON ({error.get('ctx', {}).get('error', 'cannot be parsed')})"
+            location = "body"
+        elif error.get("type") == "missing":
+            message = "is required"
+        parts.append(f"{location}: {message}")
+    return "; ".join(parts) or "the request is invalid"
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+    body = ErrorOut(
+        error="invalid_request", message=_validation_message(list(exc.errors())), detail=errors
+    )
+    return JSONResponse(status_code=422, content=body.model_dump())
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    body = ErrorOut(error=code, message=str(exc.detail))
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=body.model_dump(),
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = ErrorOut(error="internal_error", message="the assistant failed to handle this request")
+    return JSONResponse(status_code=500, content=body.model_dump())
+
+
+# --- the app -----------------------------------------------------------------------------
+
+_ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
+
+
+def create_app(
+    settings: Settings | None = None, service: AssistantService | None = None
+) -> FastAPI:
+    """The application; the service is opened at start-up unless one is given (tests)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = service is None
+        app.state.service = service or AssistantService.open(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.service.close()
+
+    app = FastAPI(
+        title="News assistant",
+        version="0.1.0",
+        description="Extractive, cited answers from a collection of news articles.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)
+    app.add_api_route(
+        "/ask",
+        ask,
+        methods=["POST"],
+        response_model=AskResponse,
+        responses=_ERRORS,
+        tags=["answers"],
+    )
+    app.add_api_route(
+        "/api/articles",
+        list_articles,
+        methods=["GET"],
+        response_model=list[ArticleSummary],
+        tags=["articles"],
+    )
+    app.add_api_route(
+        "/api/articles/{article_id}",
+        get_article,
+        methods=["GET"],
+        response_model=ArticleDetail,
+        responses={404: {"model": ErrorOut}},
+        tags=["articles"],
+    )
+    app.add_api_route("/health", health, methods=["GET"], response_model=HealthOut, tags=["status"])
+    return app

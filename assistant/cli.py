@@ -1,0 +1,188 @@
+"""CLI: ``assistant index | ask | serve``, thin commands over the service."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.config import Settings, get_settings
+from assistant.embedding import ModelLoadError
+from assistant.index import IndexDirectory, IndexStateError
+from assistant.indexing import IndexBuildError
+from assistant.service import AskResult, AssistantService, build
+
+app = typer.Typer(
+    help="Extractive, cited answers from a collection of news articles.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+IndexDirOption = Annotated[
+    Path | None,
+    typer.Option("--index-dir", help="Index folder (default: ASSISTANT_INDEX_DIR or index/)."),
+]
+CorpusDirOption = Annotated[
+    Path | None,
+    typer.Option("--corpus-dir", help="Corpus folder (default: ASSISTANT_CORPUS_DIR or corpus/)."),
+]
+
+
+def _settings(index_dir: Path | None = None, corpus_dir: Path | None = None) -> Settings:
+    updates: dict[str, object] = {}
+    if index_dir is not None:
+        updates["index_dir"] = index_dir
+    if corpus_dir is not None:
+        updates["corpus_dir"] = corpus_dir
+    return get_settings().model_copy(update=updates)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code=1)
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def index(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild even if an index exists.")
+    ] = False,
+    index_dir: IndexDirOption = None,
+    corpus_dir: CorpusDirOption = None,
+) -> None:
+    """Build the index from the corpus (articles → passages → vectors)."""
+    settings = _settings(index_dir, corpus_dir)
+    _setup_logging(settings)
+    directory = IndexDirectory(settings.index_dir)
+    if directory.exists() and not rebuild:
+        manifest = directory.current_manifest()
+        console.print(
+            f"index version {manifest.version} already exists in {settings.index_dir} "
+            f"({manifest.counts['articles']} articles); use --rebuild to rebuild it"
+        )
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("loading model", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        try:
+            report = build(settings, progress=progress)
+        except (ModelLoadError, IndexBuildError, IndexStateError) as exc:
+            raise _fail(str(exc)) from exc
+    for skipped in report.skipped:
+        errors.print(f"[yellow]skipped:[/] {escape(str(skipped))}")
+    m = report.manifest
+    console.print(
+        f"index version {m.version}: {m.counts['articles']} articles, "
+        f"{m.counts['passages']} passages, {m.counts['sentences']} sentences "
+        f"in {report.seconds:.1f}s → {settings.index_dir}"
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=10, help="Passages to cite.")] = 3,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Answer one question in the terminal, with the short answer and numbered citations."""
+    if not question.strip():
+        raise _fail("the question is blank")
+    settings = _settings(index_dir)
+    _setup_logging(settings)
+    try:
+        service = AssistantService.open(settings)
+    except (ModelLoadError, IndexBuildError, IndexStateError) as exc:
+        raise _fail(str(exc)) from exc
+    _print_result(service.ask(question, top_k))
+    service.close()
+
+
+def _print_result(result: AskResult) -> None:
+    answer = result.answer
+    if not answer.answered or answer.text is None:
+        console.print("[bold]The articles do not answer this question.[/]")
+        if result.citations:
+            console.print("Nearest passages:")
+    else:
+        text = answer.text
+        if answer.highlight:
+            h = answer.highlight
+            shown = (
+                f"{escape(text[: h.start])}[bold reverse]{escape(h.text)}[/]{escape(text[h.end :])}"
+            )
+        else:
+            shown = escape(text)
+        console.print(f"{shown} [dim][1][/]")
+        console.print(f"[dim]confidence {answer.confidence:.2f}[/]")
+    for citation in result.citations:
+        p = citation.passage
+        meta = ", ".join(x for x in (p.source, p.published) if x)
+        console.print(
+            f"[bold][{citation.n}][/] {escape(p.title)}"
+            + (f" ({escape(meta)})" if meta else "")
+            + f" [dim]· {p.article_id} chars {p.start}–{p.end}[/]"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    index_dir: IndexDirOption = None,
+    corpus_dir: CorpusDirOption = None,
+) -> None:
+    """Run the web server (builds the index from the corpus first if there is none)."""
+    import uvicorn
+
+    from assistant.api import create_app
+
+    settings = _settings(index_dir, corpus_dir)
+    if host is not None:
+        settings = settings.model_copy(update={"host": host})
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    _setup_logging(settings)
+    try:
+        service = AssistantService.open(settings)
+    except (ModelLoadError, IndexBuildError, IndexStateError) as exc:
+        raise _fail(str(exc)) from exc
+    errors.print(
+        f"serving index version {service.health().index_version} "
+        f"on http://{settings.host}:{settings.port}"
+    )
+    uvicorn.run(
+        create_app(settings, service),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

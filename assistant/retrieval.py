@@ -1,0 +1,99 @@
+"""Retrieval: dense and lexical candidates fused into a ranked list of passages.
+
+Three ranked lists are fused with reciprocal rank fusion (RRF):
+
+* dense passages: the question vector against passage vectors (FAISS);
+* dense sentences: the question against sentence vectors, each passage scored by its best
+  sentence (a passage that contains one exact answer sentence should not be diluted by its
+  neighbours);
+* lexical: SQLite FTS5 BM25 over passage text and article title.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from assistant.embedding import Vectors
+from assistant.index import VectorIndex
+from assistant.store import PassageRecord, Store
+from assistant.terms import STOP_WORDS, words
+
+
+@dataclass
+class Candidate:
+    """A retrieved passage with its fused score and the evidence behind it."""
+
+    passage: PassageRecord
+    score: float
+    dense: float = 0.0
+    sentence_dense: float = 0.0
+    lexical: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrievalOptions:
+    candidates: int = 50
+    rrf_k: int = 60
+
+
+class Retriever:
+    """Ranks live passages for a question (text and its vector)."""
+
+    def __init__(self, store: Store, vectors: VectorIndex, options: RetrievalOptions) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.options = options
+
+    def run(self, query: str, query_vector: Vectors, top_k: int) -> list[Candidate]:
+        n = max(self.options.candidates, top_k)
+        dense = self.vectors.search("passages", query_vector, n)
+        sentence_hits = self.vectors.search("sentences", query_vector, n * 3)
+        lexical = self.store.lexical_search(lexical_terms(query), n)
+
+        sentence_passages = self._pool_sentences(sentence_hits)
+        ranked_lists = {
+            "dense": dense,
+            "sentence": sentence_passages,
+            "lexical": lexical,
+        }
+        fused: dict[int, float] = defaultdict(float)
+        ranks: dict[int, dict[str, int]] = defaultdict(dict)
+        for name, hits in ranked_lists.items():
+            for rank, (passage_id, _) in enumerate(hits, start=1):
+                fused[passage_id] += 1.0 / (self.options.rrf_k + rank)
+                ranks[passage_id][name] = rank
+        order = sorted(fused, key=lambda pid: -fused[pid])
+        records = self.store.passages(order[: max(top_k, n)])
+        scores = {name: dict(hits) for name, hits in ranked_lists.items()}
+        candidates = [
+            Candidate(
+                passage=records[pid],
+                score=fused[pid],
+                dense=scores["dense"].get(pid, 0.0),
+                sentence_dense=scores["sentence"].get(pid, 0.0),
+                lexical=scores["lexical"].get(pid, 0.0),
+                ranks=ranks[pid],
+            )
+            for pid in order
+            if pid in records
+        ]
+        return candidates
+
+    def _pool_sentences(self, sentence_hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Passage id → best score among its sentences, best first."""
+        if not sentence_hits:
+            return []
+        best: dict[int, float] = {}
+        owners = self.store.passages_of_sentences([sid for sid, _ in sentence_hits])
+        for sentence_id, score in sentence_hits:
+            for passage_id in owners.get(sentence_id, ()):
+                if score > best.get(passage_id, -1.0):
+                    best[passage_id] = score
+        return sorted(best.items(), key=lambda item: -item[1])
+
+
+def lexical_terms(query: str) -> list[str]:
+    """The words of a question worth matching lexically (stop words dropped)."""
+    return [w for w in words(query) if w not in STOP_WORDS and len(w) > 1]

@@ -1,0 +1,484 @@
+"""Store: SQLite as the record of truth for articles, passages, sentences and their vectors.
+
+Rows are never edited in place. An article row carries the index version that added it and
+the one that removed it (``NULL`` while live); its passages and sentences live and die with
+it. Vectors are kept as float32 BLOBs so that FAISS segments can be rebuilt from here without
+the model. ``passages_fts`` (FTS5, rowid = passage id) serves lexical BM25 search.
+
+Connections are per thread (SQLite objects must not cross threads); WAL mode lets readers
+go on while a writer commits.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import Chunks
+from assistant.corpus import Article
+from assistant.embedding import Vectors
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source TEXT,
+    url TEXT,
+    published TEXT,
+    language TEXT,
+    path TEXT,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    added_version INTEGER NOT NULL,
+    removed_version INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS articles_live ON articles(id) WHERE removed_version IS NULL;
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    article_row INTEGER NOT NULL REFERENCES articles(row),
+    ordinal INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    first_sentence INTEGER NOT NULL,
+    last_sentence INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_row, ordinal);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY,
+    article_row INTEGER NOT NULL REFERENCES articles(row),
+    ordinal INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_row, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    text, title, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+# BM25 column weights: passage text, then the article title.
+_BM25_WEIGHTS = (1.0, 0.3)
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An article as stored, with the number of its passages."""
+
+    id: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    language: str | None
+    path: str | None
+    content_hash: str
+    passages: int
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    """A passage with its article's metadata; ``text == article_text[start:end]``."""
+
+    id: int
+    article_id: str
+    article_row: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    first_sentence: int
+    last_sentence: int
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """A sentence and its vector; ``ordinal`` counts within the article."""
+
+    id: int
+    article_row: int
+    ordinal: int
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    vector: Vectors
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """Row ids given to one article's passages and sentences, in chunk order."""
+
+    article_row: int
+    passage_ids: list[int]
+    sentence_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Live rows in the store."""
+
+    articles: int
+    passages: int
+    sentences: int
+
+
+class Store:
+    """The SQLite record; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._write_lock:
+            conn = self._connection()
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.commit()
+
+    # -- connections -------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' close when they end)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything inside commits together or not at all."""
+        with self._write_lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- writes (inside ``transaction()``) ---------------------------------------------
+
+    def add_article(
+        self,
+        conn: sqlite3.Connection,
+        article: Article,
+        chunks: Chunks,
+        passage_vectors: Vectors,
+        sentence_vectors: Vectors,
+        version: int,
+    ) -> StoredRows:
+        """Insert a live article with its passages, sentences, vectors and FTS rows."""
+        if len(passage_vectors) != len(chunks.passages):
+            raise ValueError("one vector per passage is required")
+        if len(sentence_vectors) != len(chunks.sentences):
+            raise ValueError("one vector per sentence is required")
+        cursor = conn.execute(
+            "INSERT INTO articles(id, title, source, url, published, language, path, text,"
+            " content_hash, added_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                article.id,
+                article.title,
+                article.source,
+                article.url,
+                article.published,
+                article.language,
+                article.path,
+                article.text,
+                article.content_hash,
+                version,
+            ),
+        )
+        article_row = int(cursor.lastrowid or 0)
+        sentence_ids = []
+        for sentence, vector in zip(chunks.sentences, sentence_vectors, strict=True):
+            cursor = conn.execute(
+                'INSERT INTO sentences(article_row, ordinal, paragraph, start, "end", vector)'
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    article_row,
+                    sentence.ordinal,
+                    sentence.paragraph,
+                    sentence.start,
+                    sentence.end,
+                    _blob(vector),
+                ),
+            )
+            sentence_ids.append(int(cursor.lastrowid or 0))
+        passage_ids = []
+        for passage, vector in zip(chunks.passages, passage_vectors, strict=True):
+            cursor = conn.execute(
+                'INSERT INTO passages(article_row, ordinal, paragraph, start, "end",'
+                " first_sentence, last_sentence, vector) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    article_row,
+                    passage.ordinal,
+                    passage.paragraph,
+                    passage.start,
+                    passage.end,
+                    passage.sentences[0],
+                    passage.sentences[-1],
+                    _blob(vector),
+                ),
+            )
+            passage_id = int(cursor.lastrowid or 0)
+            passage_ids.append(passage_id)
+            conn.execute(
+                "INSERT INTO passages_fts(rowid, text, title) VALUES (?,?,?)",
+                (passage_id, passage.text, article.title),
+            )
+        return StoredRows(article_row, passage_ids, sentence_ids)
+
+    def remove_article(
+        self, conn: sqlite3.Connection, article_id: str, version: int
+    ) -> StoredRows | None:
+        """Mark the live article removed at ``version``; its FTS rows go at once."""
+        row = conn.execute(
+            "SELECT row FROM articles WHERE id = ? AND removed_version IS NULL", (article_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        article_row = int(row["row"])
+        conn.execute(
+            "UPDATE articles SET removed_version = ? WHERE row = ?", (version, article_row)
+        )
+        passage_ids = [
+            int(r["id"])
+            for r in conn.execute("SELECT id FROM passages WHERE article_row = ?", (article_row,))
+        ]
+        sentence_ids = [
+            int(r["id"])
+            for r in conn.execute("SELECT id FROM sentences WHERE article_row = ?", (article_row,))
+        ]
+        conn.executemany(
+            "DELETE FROM passages_fts WHERE rowid = ?", [(pid,) for pid in passage_ids]
+        )
+        return StoredRows(article_row, passage_ids, sentence_ids)
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- reads --------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def counts(self) -> Counts:
+        conn = self._connection()
+        articles = conn.execute(
+            "SELECT count(*) FROM articles WHERE removed_version IS NULL"
+        ).fetchone()[0]
+        passages = conn.execute(
+            "SELECT count(*) FROM passages JOIN articles ON articles.row = passages.article_row"
+            " WHERE removed_version IS NULL"
+        ).fetchone()[0]
+        sentences = conn.execute(
+            "SELECT count(*) FROM sentences JOIN articles ON articles.row = sentences.article_row"
+            " WHERE removed_version IS NULL"
+        ).fetchone()[0]
+        return Counts(int(articles), int(passages), int(sentences))
+
+    def articles(self) -> list[ArticleRecord]:
+        """Live articles, newest first by publication date, then by title."""
+        rows = self._connection().execute(
+            "SELECT a.*, (SELECT count(*) FROM passages p WHERE p.article_row = a.row) AS n"
+            " FROM articles a WHERE removed_version IS NULL"
+            " ORDER BY coalesce(published, '') DESC, title"
+        )
+        return [_article_record(r, with_text=False) for r in rows]
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT a.*, (SELECT count(*) FROM passages p WHERE p.article_row = a.row) AS n"
+                " FROM articles a WHERE id = ? AND removed_version IS NULL",
+                (article_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _article_record(row, with_text=True)
+
+    def live_content_hashes(self) -> dict[str, str]:
+        """Article id → content hash, for every live article."""
+        rows = self._connection().execute(
+            "SELECT id, content_hash FROM articles WHERE removed_version IS NULL ORDER BY id"
+        )
+        return {str(r["id"]): str(r["content_hash"]) for r in rows}
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRecord]:
+        """Live passages by id (ids of removed articles are left out)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._connection().execute(
+            "SELECT p.*, a.id AS article_id, a.title, a.source, a.url, a.published,"
+            ' substr(a.text, p.start + 1, p."end" - p.start) AS passage_text'
+            " FROM passages p JOIN articles a ON a.row = p.article_row"
+            f" WHERE p.id IN ({marks}) AND a.removed_version IS NULL",
+            list(ids),
+        )
+        return {int(r["id"]): _passage_record(r) for r in rows}
+
+    def sentences_in(self, passages: Iterable[PassageRecord]) -> dict[int, list[SentenceRecord]]:
+        """The sentences of each passage, in order, keyed by passage id."""
+        result: dict[int, list[SentenceRecord]] = {}
+        conn = self._connection()
+        for passage in passages:
+            rows = conn.execute(
+                'SELECT s.*, substr(a.text, s.start + 1, s."end" - s.start) AS sentence_text'
+                " FROM sentences s JOIN articles a ON a.row = s.article_row"
+                " WHERE s.article_row = ? AND s.ordinal BETWEEN ? AND ? ORDER BY s.ordinal",
+                (passage.article_row, passage.first_sentence, passage.last_sentence),
+            )
+            result[passage.id] = [_sentence_record(r) for r in rows]
+        return result
+
+    def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Sentence id → ids of the live passages that contain it (overlaps give several)."""
+        if not sentence_ids:
+            return {}
+        marks = ",".join("?" * len(sentence_ids))
+        rows = self._connection().execute(
+            "SELECT s.id AS sentence_id, p.id AS passage_id FROM sentences s"
+            " JOIN passages p ON p.article_row = s.article_row"
+            "  AND s.ordinal BETWEEN p.first_sentence AND p.last_sentence"
+            " JOIN articles a ON a.row = s.article_row"
+            f" WHERE s.id IN ({marks}) AND a.removed_version IS NULL",
+            list(sentence_ids),
+        )
+        owners: dict[int, list[int]] = {}
+        for row in rows:
+            owners.setdefault(int(row["sentence_id"]), []).append(int(row["passage_id"]))
+        return owners
+
+    def live_vectors(self, table: str) -> tuple[list[int], Vectors]:
+        """Ids and vectors of every live passage or sentence (to rebuild a FAISS segment)."""
+        if table not in ("passages", "sentences"):
+            raise ValueError(f"unknown vector table {table!r}")
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT t.id, t.vector FROM {table} t JOIN articles a ON a.row = t.article_row"
+                " WHERE a.removed_version IS NULL ORDER BY t.id"
+            )
+            .fetchall()
+        )
+        ids = [int(r["id"]) for r in rows]
+        if not rows:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        return ids, np.vstack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows])
+
+    def lexical_search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """BM25 over live passages for any of ``terms``; (passage id, score), best first.
+
+        Scores are SQLite's ``bm25()`` negated, so higher is better.
+        """
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms) if t)
+        if not query:
+            return []
+        rows = self._connection().execute(
+            "SELECT rowid, -bm25(passages_fts, ?, ?) AS score FROM passages_fts"
+            " WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, ?, ?) LIMIT ?",
+            (*_BM25_WEIGHTS, query, *_BM25_WEIGHTS, limit),
+        )
+        return [(int(r["rowid"]), float(r["score"])) for r in rows]
+
+    def document_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """Live passage count and, per term, the passages containing it (BM25's tokenizer)."""
+        conn = self._connection()
+        total = int(conn.execute("SELECT count(*) FROM passages_fts").fetchone()[0])
+        frequencies: dict[str, int] = {}
+        for term in dict.fromkeys(terms):
+            quoted = '"' + term.replace('"', '""') + '"'
+            frequencies[term] = int(
+                conn.execute(
+                    "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (quoted,)
+                ).fetchone()[0]
+            )
+        return total, frequencies
+
+
+def _blob(vector: Vectors) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _article_record(row: sqlite3.Row, *, with_text: bool) -> ArticleRecord:
+    return ArticleRecord(
+        id=row["id"],
+        title=row["title"],
+        source=row["source"],
+        url=row["url"],
+        published=row["published"],
+        language=row["language"],
+        path=row["path"],
+        content_hash=row["content_hash"],
+        passages=int(row["n"]),
+        text=row["text"] if with_text else None,
+    )
+
+
+def _passage_record(row: sqlite3.Row) -> PassageRecord:
+    return PassageRecord(
+        id=int(row["id"]),
+        article_id=row["article_id"],
+        article_row=int(row["article_row"]),
+        title=row["title"],
+        source=row["source"],
+        url=row["url"],
+        published=row["published"],
+        ordinal=int(row["ordinal"]),
+        start=int(row["start"]),
+        end=int(row["end"]),
+        text=row["passage_text"],
+        first_sentence=int(row["first_sentence"]),
+        last_sentence=int(row["last_sentence"]),
+    )
+
+
+def _sentence_record(row: sqlite3.Row) -> SentenceRecord:
+    return SentenceRecord(
+        id=int(row["id"]),
+        article_row=int(row["article_row"]),
+        ordinal=int(row["ordinal"]),
+        paragraph=int(row["paragraph"]),
+        start=int(row["start"]),
+        end=int(row["end"]),
+        text=row["sentence_text"],
+        vector=np.frombuffer(row["vector"], dtype=np.float32),
+    )
