@@ -20,8 +20,8 @@ run: setup
 	$(BIN)/assistant serve
 
 lint: setup
-	$(BIN)/ruff check assistant tests
-	$(BIN)/ruff format --check assistant tests
+	$(BIN)/ruff check assistant tests bench
+	$(BIN)/ruff format --check assistant tests bench
 
 typecheck: setup
 	$(BIN)/mypy

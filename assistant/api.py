@@ -48,10 +48,10 @@ class AskRequest(BaseModel):
     @classmethod
     def _question_is_usable(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("question must not be blank")
+            raise ValueError("must not be blank")
         if len(value) > MAX_QUESTION_CHARS:
             raise ValueError(
-                f"question is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}"
+                f"is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}"
             )
         return value
 

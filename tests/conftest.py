@@ -1,0 +1,42 @@
+"""Shared fixtures: the real model and a real index built from ``corpus/`` once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.config import Settings
+from assistant.corpus import Article, load_corpus
+from assistant.service import AssistantService
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def seed_articles() -> list[Article]:
+    loaded = load_corpus(CORPUS)
+    assert not loaded.errors
+    return loaded.articles
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def service(settings: Settings) -> Iterator[AssistantService]:
+    svc = AssistantService.open(settings)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, service: AssistantService) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, service)) as test_client:
+        yield test_client

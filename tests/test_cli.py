@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def test_index_then_ask_in_the_terminal(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    built = runner.invoke(
+        app, ["index", "--index-dir", str(index_dir), "--corpus-dir", str(CORPUS)]
+    )
+    assert built.exit_code == 0, built.output
+    assert "index version 1: 2 articles" in built.output
+    again = runner.invoke(
+        app, ["index", "--index-dir", str(index_dir), "--corpus-dir", str(CORPUS)]
+    )
+    assert "already exists" in again.output
+    answered = runner.invoke(
+        app,
+        ["ask", "Where will the U.S.-China trade talks be held?", "--index-dir", str(index_dir)],
+    )
+    assert answered.exit_code == 0, answered.output
+    assert "Madrid" in answered.output and "[1]" in answered.output
+    refused = runner.invoke(
+        app, ["ask", "What is the recipe for paella?", "--index-dir", str(index_dir)]
+    )
+    assert "do not answer" in refused.output
+
+
+def test_a_blank_question_is_refused() -> None:
+    result = runner.invoke(app, ["ask", "  "])
+    assert result.exit_code == 1

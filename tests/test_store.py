@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import chunk_article
+from assistant.corpus import Article
+from assistant.store import Store
+
+
+def vectors(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, 8)).astype(np.float32)
+    unit_rows: np.ndarray = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return unit_rows
+
+
+def add(store: Store, article: Article, version: int) -> None:
+    chunks = chunk_article(article.text, max_tokens=12)
+    with store.transaction() as conn:
+        store.add_article(
+            conn,
+            article,
+            chunks,
+            vectors(len(chunks.passages)),
+            vectors(len(chunks.sentences), 1),
+            version,
+        )
+
+
+def test_rows_round_trip_with_exact_text(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    article = Article.create(
+        title="Ports", text="Ships wait in Lianyungang. Cranes stand idle.\n\nTrade slows."
+    )
+    add(store, article, 1)
+    assert store.counts().articles == 1
+    ids, _ = store.live_vectors("passages")
+    passages = store.passages(ids)
+    for passage in passages.values():
+        assert article.text[passage.start : passage.end] == passage.text
+    sentences = store.sentences_in(passages.values())
+    for group in sentences.values():
+        for sentence in group:
+            assert article.text[sentence.start : sentence.end] == sentence.text
+            assert sentence.vector.shape == (8,)
+    record = store.article(article.id)
+    assert record is not None and record.text == article.text and record.passages == len(passages)
+
+
+def test_lexical_search_ranks_matching_passages(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    add(store, Article.create(title="A", text="Tariffs rose sharply on steel."), 1)
+    add(store, Article.create(title="B", text="The weather in Madrid was mild."), 1)
+    hits = store.lexical_search(["madrid", "weather"], 10)
+    assert len(hits) == 1
+    assert store.passages([hits[0][0]])[hits[0][0]].title == "B"
+    assert store.lexical_search(['"quoted" OR ( broken'], 5) == []  # FTS syntax is escaped
+
+
+def test_removed_article_leaves_every_read(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    article = Article.create(title="Gone", text="Unique zebra sentence here.")
+    add(store, article, 1)
+    with store.transaction() as conn:
+        removed = store.remove_article(conn, article.id, 2)
+    assert removed is not None
+    assert store.article(article.id) is None
+    assert store.lexical_search(["zebra"], 5) == []
+    assert store.passages(removed.passage_ids) == {}
+    assert store.live_vectors("sentences")[0] == []
+    assert store.counts().articles == 0
+
+
+def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    article = Article.create(title="A", text="Kept sentence.")
+    try:
+        with store.transaction() as conn:
+            store.add_article(conn, article, chunk_article(article.text), vectors(1), vectors(1), 1)
+            raise RuntimeError("simulated failure")
+    except RuntimeError:
+        pass
+    assert store.counts().articles == 0
+    assert store.lexical_search(["kept"], 5) == []
