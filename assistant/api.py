@@ -50,9 +50,7 @@ class AskRequest(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(
-                f"is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}"
-            )
+            raise ValueError(f"is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}")
         return value
 
 
