@@ -150,6 +150,91 @@ def _print_result(result: AskResult) -> None:
         )
 
 
+_EVAL_COLUMNS = (
+    "questions",
+    "hit@1",
+    "em",
+    "f1",
+    "recall@1",
+    "recall@3",
+    "recall@5",
+    "mrr",
+    "abstention_precision",
+    "abstention_recall",
+    "wrongly_refused",
+    "citation_ok",
+)
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path, typer.Option(help="Question set (YAML).")] = Path(
+        "eval/seed_questions.yaml"
+    ),
+    floors: Annotated[
+        Path | None, typer.Option(help="Floors (JSON); any figure below one exits with status 1.")
+    ] = Path("eval/floors.json"),
+    failures: Annotated[bool, typer.Option("--failures", help="List every miss.")] = False,
+    index_dir: IndexDirOption = None,
+    corpus_dir: CorpusDirOption = None,
+) -> None:
+    """Measure answer quality on a question set, per question type."""
+    import json
+
+    from rich.table import Table
+
+    from assistant.evaluation import below_floors, evaluate, load_questions
+
+    settings = _settings(index_dir, corpus_dir)
+    _setup_logging(settings)
+    try:
+        service = AssistantService.open(settings)
+        question_set = load_questions(questions)
+    except (ModelLoadError, IndexBuildError, IndexStateError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    report = evaluate(service, question_set)
+    figures = report.figures()
+    table = Table(title=f"{questions} · index version {service.health().index_version}")
+    table.add_column("figure")
+    for group in figures:
+        table.add_column(group, justify="right")
+    for column in _EVAL_COLUMNS:
+        cells = []
+        for values in figures.values():
+            value = values.get(column)
+            cells.append(
+                ""
+                if value is None
+                else f"{value:.0f}"
+                if column == "questions"
+                else f"{value:.1f}"
+                if column in ("em", "f1")
+                else f"{value:.3f}"
+            )
+        table.add_row(column, *cells)
+    console.print(table)
+    if failures:
+        for miss in report.failures():
+            q = miss.question
+            console.print(
+                f"[yellow]{q.id}[/] {escape(q.question)} → "
+                + (escape(repr(miss.answer)) if miss.answered else "[i]no answer[/]")
+                + f" [dim](confidence {miss.confidence:.2f})[/]"
+            )
+    service.close()
+    if floors is not None and floors.exists():
+        try:
+            limits = json.loads(floors.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise _fail(f"{floors}: not valid JSON ({exc})") from exc
+        problems = below_floors(figures, limits)
+        for problem in problems:
+            errors.print(f"[bold red]below floor:[/] {escape(problem)}")
+        if problems:
+            raise typer.Exit(code=1)
+        console.print(f"every figure meets its floor in {floors}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
