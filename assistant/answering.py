@@ -225,7 +225,9 @@ _LEANS_BACK = re.compile(
 
 
 @dataclass
-class _Scored:
+class ScoredSentence:
+    """A candidate answer sentence and the evidence behind its score."""
+
     sentence: SentenceRecord
     passage: PassageRecord
     rank: int
@@ -243,38 +245,43 @@ class AnswerSelector:
         self.store = store
         self.options = options
 
-    def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
+    def rank(
+        self, query: Query, query_vector: Vectors, candidates: list[Candidate]
+    ) -> list[ScoredSentence]:
+        """Every sentence of the considered passages, best first."""
         considered = candidates[: self.options.passages_considered]
         if not considered:
-            return _no_answer()
+            return []
         qtype = question_type(query.question)
         weights = self._term_weights(query)
         sentences_by_passage = self.store.sentences_in([c.passage for c in considered])
-        scored: list[_Scored] = []
-        for rank, candidate in enumerate(considered):
-            for sentence in sentences_by_passage.get(candidate.passage.id, []):
-                scored.append(
-                    self._score(
-                        sentence, candidate.passage, rank, query, query_vector, weights, qtype
-                    )
-                )
-        if not scored:
+        scored = [
+            self._score(sentence, candidate.passage, rank, query, query_vector, weights, qtype)
+            for rank, candidate in enumerate(considered)
+            for sentence in sentences_by_passage.get(candidate.passage.id, [])
+        ]
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
+        ranked = self.rank(query, query_vector, candidates)
+        if not ranked:
             return _no_answer()
-        best = max(scored, key=lambda s: s.score)
+        best = ranked[0]
         confidence = _confidence(best)
         if confidence < self.options.min_confidence:
             return _no_answer(confidence)
-        start, end = self._extend(best, sentences_by_passage[best.passage.id], weights)
-        article_text_offset = best.passage.start
-        text = best.passage.text[start - article_text_offset : end - article_text_offset]
-        highlight = find_highlight(text, query.text, qtype)
+        siblings = [s.sentence for s in ranked if s.passage.id == best.passage.id]
+        start, end = self._extend(best, siblings)
+        offset = best.passage.start
+        text = best.passage.text[start - offset : end - offset]
         return Answer(
             answered=True,
             text=text,
             start=start,
             end=end,
             passage=best.passage,
-            highlight=highlight,
+            highlight=find_highlight(text, query.text, question_type(query.question)),
             confidence=confidence,
         )
 
@@ -300,7 +307,7 @@ class AnswerSelector:
         query_vector: Vectors,
         weights: dict[str, float],
         qtype: QuestionType,
-    ) -> _Scored:
+    ) -> ScoredSentence:
         cosine = float(np.dot(query_vector, sentence.vector))
         terms = content_terms(sentence.text)
         present = set(terms)
@@ -313,11 +320,9 @@ class AnswerSelector:
         score = (
             0.5 * cosine + 0.3 * coverage + 0.12 * phrase + (0.08 if typed else 0.0) - 0.01 * rank
         )
-        return _Scored(sentence, passage, rank, cosine, coverage, phrase, typed, score)
+        return ScoredSentence(sentence, passage, rank, cosine, coverage, phrase, typed, score)
 
-    def _extend(
-        self, best: _Scored, siblings: list[SentenceRecord], weights: dict[str, float]
-    ) -> tuple[int, int]:
+    def _extend(self, best: ScoredSentence, siblings: list[SentenceRecord]) -> tuple[int, int]:
         """The best sentence, with the one before it when it opens by pointing back to it."""
         start, end = best.sentence.start, best.sentence.end
         if _LEANS_BACK.match(best.sentence.text):
@@ -336,7 +341,7 @@ def _phrase_overlap(question_terms: list[str], sentence_terms: list[str]) -> flo
     return len(pairs & present) / len(pairs)
 
 
-def _confidence(best: _Scored) -> float:
+def _confidence(best: ScoredSentence) -> float:
     """A [0, 1] confidence from the best sentence's evidence (logistic on the combined score)."""
     return 1.0 / (1.0 + math.exp(-12.0 * (best.score - 0.42)))
 

@@ -74,12 +74,21 @@ def build_index(
     if not loaded.articles:
         reasons = "; ".join(str(e) for e in loaded.errors) or "no .md or .txt files"
         raise IndexBuildError(f"no usable article in {corpus_dir} ({reasons})")
-    chunked = [
-        (a, chunk_article(a.text, chunking.max_tokens, chunking.overlap_sentences))
-        for a in loaded.articles
-    ]
-    passage_vectors, sentence_vectors = _embed(chunked, embedder, progress)
+    manifest = index_articles(loaded.articles, directory, embedder, chunking, progress)
+    return BuildReport(manifest, len(loaded.articles), loaded.errors, time.perf_counter() - started)
 
+
+def index_articles(
+    articles: Sequence[Article],
+    directory: IndexDirectory,
+    embedder: Embedder,
+    chunking: ChunkingOptions,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Publish a new version whose live articles are exactly ``articles``."""
+    size, overlap = chunking.max_tokens, chunking.overlap_sentences
+    chunked = [(a, chunk_article(a.text, size, overlap)) for a in articles]
+    passage_vectors, sentence_vectors = _embed(chunked, embedder, progress)
     store = Store(directory.store_path)
     try:
         version = _stored_version(store) + 1
@@ -99,7 +108,7 @@ def build_index(
         store.close()
     if progress:
         progress("published", 1, 1)
-    return BuildReport(manifest, len(loaded.articles), loaded.errors, time.perf_counter() - started)
+    return manifest
 
 
 def recover(directory: IndexDirectory) -> Manifest | None:

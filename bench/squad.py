@@ -1,0 +1,251 @@
+"""SQuAD 2.0 dev-half through the assistant's own pipeline, side by side with baselines.
+
+    .venv/bin/python bench/squad.py [--data ../shared/data/squad-v2-dev-half.json] [--limit N]
+
+Each of the 646 paragraphs is indexed as an article (real chunking, model, SQLite, FAISS).
+Then, for the questions:
+
+(a) open retrieval over all paragraphs, answerable questions: paragraph recall@1/5/20 for
+    dense passages, BM25 (FTS5) and the fused retriever the service uses;
+(b) answer-sentence top-1 inside the gold paragraph: the sentence the assistant picks, and
+    the plain cosine baseline, counted right when it contains a gold answer's start;
+(c) short answers by the official SQuAD 2.0 rules within the gold paragraph: EM/F1 on
+    answerable questions (HasAns), accuracy on unanswerable ones (NoAns), and both together.
+
+The data is read from ``../shared/data`` and never copied into the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answering import AnswerOptions, AnswerSelector
+from assistant.config import Settings
+from assistant.conversation import Query
+from assistant.corpus import Article
+from assistant.embedding import Embedder
+from assistant.evaluation import best_score
+from assistant.index import IndexDirectory
+from assistant.indexing import ChunkingOptions, index_articles
+from assistant.retrieval import Candidate, RetrievalOptions, Retriever, lexical_terms
+from assistant.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad-v2-dev-half.json"
+RECALL_AT = (1, 5, 20)
+
+# Floors measured with plain tools (issue 3), and published neural readers (full dev set).
+BASELINES = {
+    "dense": {1: 0.666, 5: 0.895, 20: 0.976},
+    "bm25": {1: 0.796, 5: 0.933, 20: 0.971},
+    "rrf": {1: 0.751, 5: 0.954, 20: 0.989},
+}
+SENTENCE_BASELINE = 0.763
+READERS = {
+    "deepset/roberta-base-squad2": (79.9, 83.0),
+    "deepset/tinyroberta-squad2": (79.4, 82.3),
+    "deepset/minilm-uncased-squad2": (76.1, 79.5),
+}
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    id: str
+    question: str
+    article_id: str
+    answers: list[str]
+    starts: list[int]
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def load(path: Path) -> tuple[list[Article], list[SquadQuestion]]:
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    articles: list[Article] = []
+    questions: list[SquadQuestion] = []
+    for document in data:
+        for n, paragraph in enumerate(document["paragraphs"]):
+            # The paragraph is the article text verbatim, so SQuAD's offsets stay valid.
+            context = paragraph["context"]
+            article = Article(
+                id=f"{document['title']}#{n}",
+                title=document["title"].replace("_", " "),
+                text=context,
+                content_hash=str(hash(context)),
+            )
+            articles.append(article)
+            for qa in paragraph["qas"]:
+                answers = [] if qa.get("is_impossible") else qa["answers"]
+                questions.append(
+                    SquadQuestion(
+                        id=qa["id"],
+                        question=qa["question"],
+                        article_id=article.id,
+                        answers=[a["text"] for a in answers],
+                        starts=[int(a["answer_start"]) for a in answers],
+                    )
+                )
+    return articles, questions
+
+
+def rank_of(article_ids: Sequence[str], gold: str) -> int | None:
+    seen: list[str] = []
+    for article_id in article_ids:
+        if article_id not in seen:
+            seen.append(article_id)
+            if article_id == gold:
+                return len(seen)
+    return None
+
+
+def recall(ranks: list[int | None], k: int) -> float:
+    return sum(r is not None and r <= k for r in ranks) / len(ranks)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=0, help="a fixed random subset of questions")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    articles, questions = load(args.data)
+    if args.limit:
+        questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
+    answerable = [q for q in questions if q.answerable]
+    settings = Settings()
+    embedder = Embedder(settings.model)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = IndexDirectory(Path(tmp))
+        chunking = ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences)
+        manifest = index_articles(articles, directory, embedder, chunking)
+        build_seconds = time.perf_counter() - started
+        store = Store(directory.store_path)
+        vectors = directory.load(manifest)
+        retriever = Retriever(store, vectors, RetrievalOptions(settings.candidates, settings.rrf_k))
+        selector = AnswerSelector(store, AnswerOptions(min_confidence=settings.min_confidence))
+
+        passage_ids, _ = store.live_vectors("passages")
+        passages = store.passages(passage_ids)
+        by_article: dict[str, list[Candidate]] = {}
+        for passage in sorted(passages.values(), key=lambda p: p.start):
+            by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+
+        started = time.perf_counter()
+        question_vectors = embedder.encode([q.question for q in questions])
+        vector_of = {q.id: v for q, v in zip(questions, question_vectors, strict=True)}
+        embed_seconds = time.perf_counter() - started
+
+        # (a) open retrieval
+        started = time.perf_counter()
+        ranks: dict[str, list[int | None]] = {"dense": [], "bm25": [], "fused": []}
+        for q in answerable:
+            qv = vector_of[q.id]
+            dense = [passages[i].article_id for i, _ in vectors.search("passages", qv, 100)]
+            lexical = [
+                passages[i].article_id
+                for i, _ in store.lexical_search(lexical_terms(q.question), 100)
+            ]
+            fused = [c.passage.article_id for c in retriever.run(q.question, qv, 20)]
+            ranks["dense"].append(rank_of(dense, q.article_id))
+            ranks["bm25"].append(rank_of(lexical, q.article_id))
+            ranks["fused"].append(rank_of(fused, q.article_id))
+        retrieval_seconds = time.perf_counter() - started
+
+        # (b) answer sentence and (c) short answers, inside the gold paragraph
+        started = time.perf_counter()
+        picked_right = cosine_right = 0
+        has_em = has_f1 = 0.0
+        no_right = 0
+        for q in questions:
+            qv = vector_of[q.id]
+            query = Query(question=q.question, text=q.question)
+            candidates = by_article[q.article_id]
+            ranked = selector.rank(query, qv, candidates)
+            answer = selector.run(query, qv, candidates)
+            prediction = ""
+            if answer.answered:
+                prediction = answer.highlight.text if answer.highlight else answer.text or ""
+            if q.answerable:
+                best = ranked[0].sentence
+                picked_right += any(best.start <= s < best.end for s in q.starts)
+                by_cosine = max(ranked, key=lambda s: float(np.dot(qv, s.sentence.vector))).sentence
+                cosine_right += any(by_cosine.start <= s < by_cosine.end for s in q.starts)
+                has_em += best_score(prediction, q.answers, "em")
+                has_f1 += best_score(prediction, q.answers, "f1")
+            else:
+                no_right += prediction == ""
+        answer_seconds = time.perf_counter() - started
+        store.close()
+
+    n_has, n_no = len(answerable), len(questions) - len(answerable)
+    figures = {
+        **{f"{name}_recall@{k}": recall(r, k) for name, r in ranks.items() for k in RECALL_AT},
+        "sentence_top1": picked_right / n_has,
+        "sentence_top1_cosine": cosine_right / n_has,
+        "hasans_em": 100 * has_em / n_has,
+        "hasans_f1": 100 * has_f1 / n_has,
+        "noans_accuracy": no_right / n_no if n_no else 0.0,
+        "total_em": 100 * (has_em + no_right) / len(questions),
+        "total_f1": 100 * (has_f1 + no_right) / len(questions),
+    }
+
+    out = sys.stdout
+    out.write(
+        f"SQuAD 2.0 dev-half: {len(articles)} paragraphs indexed "
+        f"({manifest.counts['passages']} passages, {manifest.counts['sentences']} sentences) "
+        f"in {build_seconds:.1f}s; {len(questions)} questions "
+        f"({n_has} answerable, {n_no} not)\n"
+    )
+    out.write(
+        f"timings: embed questions {embed_seconds:.1f}s, retrieval {retrieval_seconds:.1f}s, "
+        f"answers {answer_seconds:.1f}s\n\n"
+    )
+    out.write("(a) paragraph recall, answerable questions\n")
+    out.write(
+        f"{'':>12} {'baseline dense':>15} {'baseline BM25':>14} {'baseline RRF':>13} "
+        f"{'ours dense':>11} {'ours BM25':>10} {'ours fused':>11}\n"
+    )
+    for k in RECALL_AT:
+        out.write(
+            f"{'recall@' + str(k):>12} {BASELINES['dense'][k]:>15.3f} "
+            f"{BASELINES['bm25'][k]:>14.3f} {BASELINES['rrf'][k]:>13.3f} "
+            f"{figures[f'dense_recall@{k}']:>11.3f} "
+            f"{figures[f'bm25_recall@{k}']:>10.3f} {figures[f'fused_recall@{k}']:>11.3f}\n"
+        )
+    out.write("\n(b) answer-sentence top-1 in the gold paragraph\n")
+    out.write(
+        f"  baseline cosine (issue) {SENTENCE_BASELINE:.3f}   cosine here "
+        f"{figures['sentence_top1_cosine']:.3f}   assistant {figures['sentence_top1']:.3f}\n"
+    )
+    out.write("\n(c) short answers in the gold paragraph, official SQuAD 2.0 rules\n")
+    out.write(
+        f"  HasAns EM {figures['hasans_em']:.1f}  F1 {figures['hasans_f1']:.1f}   "
+        f"NoAns accuracy {figures['noans_accuracy']:.3f}   "
+        f"total EM {figures['total_em']:.1f}  F1 {figures['total_f1']:.1f}\n"
+    )
+    out.write(
+        "  published neural readers (full dev set, EM / F1): "
+        + "; ".join(f"{name} {em} / {f1}" for name, (em, f1) in READERS.items())
+        + "\n"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
