@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,8 +35,13 @@ class Settings(BaseSettings):
     passage_max_tokens: int = Field(default=120, ge=16)
     passage_overlap_sentences: int = Field(default=1, ge=0)
 
-    # Retrieval: candidates per retriever before fusion, and the RRF constant.
+    # Retrieval: candidates per retriever, and how their lists are fused (weights measured
+    # on SQuAD 2.0 dev-half by bench/squad.py; "rrf" is reciprocal rank fusion).
     candidates: int = Field(default=50, ge=1)
+    fusion: Literal["weighted", "rrf"] = "weighted"
+    dense_weight: float = Field(default=0.5, ge=0.0)
+    sentence_weight: float = Field(default=1.0, ge=0.0)
+    lexical_weight: float = Field(default=0.45, ge=0.0)
     rrf_k: int = Field(default=60, ge=1)
 
     # Answering: below this confidence the assistant says the sources do not answer.

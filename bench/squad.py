@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answering import AnswerOptions, AnswerSelector
+from assistant.answering import AnswerSelector
 from assistant.config import Settings
 from assistant.conversation import Query
 from assistant.corpus import Article
@@ -37,7 +37,8 @@ from assistant.embedding import Embedder
 from assistant.evaluation import best_score
 from assistant.index import IndexDirectory
 from assistant.indexing import ChunkingOptions, index_articles
-from assistant.retrieval import Candidate, RetrievalOptions, Retriever, lexical_terms
+from assistant.retrieval import Candidate, Retriever, lexical_terms
+from assistant.service import answer_options, retrieval_options
 from assistant.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         build_seconds = time.perf_counter() - started
         store = Store(directory.store_path)
         vectors = directory.load(manifest)
-        retriever = Retriever(store, vectors, RetrievalOptions(settings.candidates, settings.rrf_k))
-        selector = AnswerSelector(store, AnswerOptions(min_confidence=settings.min_confidence))
+        retriever = Retriever(store, vectors, retrieval_options(settings))
+        selector = AnswerSelector(store, answer_options(settings))
 
         passage_ids, _ = store.live_vectors("passages")
         passages = store.passages(passage_ids)
