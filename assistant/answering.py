@@ -14,10 +14,13 @@ says the sources do not answer rather than guess.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 
@@ -63,7 +66,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    min_confidence: float = 0.45
+    min_confidence: float | None = None  # None: the answer model's own threshold
     passages_considered: int = 5
 
 
@@ -218,6 +221,88 @@ def _closeness(span: Highlight, sentence: str, anchors: list[tuple[int, int]]) -
 
 # --- selection ---------------------------------------------------------------------------
 
+#: Evidence about one sentence as the answer to a question, computed without a model call.
+SENTENCE_FEATURES = (
+    "cosine",  # question vs sentence vector (stored at index time)
+    "cosine_gap",  # cosine minus the best cosine among the candidates (<= 0)
+    "coverage",  # share of the question's content terms in the sentence
+    "coverage_idf",  # the same, weighted by inverse document frequency
+    "phrase",  # share of the question's adjacent term pairs found together
+    "typed",  # the sentence holds the asked-for kind of answer (when the question asks one)
+    "retrieval_gap",  # the passage's fused retrieval score minus the best one (<= 0)
+    "log_length",  # log of the sentence's token count
+)
+#: Evidence that the best sentence really answers (for the confidence and abstention).
+ANSWERABLE_FEATURES = (
+    "best_logit",  # the best sentence's score
+    "margin",  # its lead over the runner-up
+    "best_cosine",
+    "best_coverage",
+    "best_coverage_idf",
+    "missing_rare",  # the rarest question term missing from the sentence, relative (0..1)
+    "unknown_terms",  # share of question terms that no passage of the corpus contains
+    "typed_question",  # the question asks for a date, number, place or name
+    "typed_missing",  # ... and the sentence has none
+)
+
+DEFAULT_MODEL = Path(__file__).with_name("answer_model.json")
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A logistic model over named features: ``sigmoid(bias + weights · features)``."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def logit(self, values: Mapping[str, float]) -> float:
+        return self.bias + sum(
+            w * values[f] for f, w in zip(self.features, self.weights, strict=True)
+        )
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        return _sigmoid(self.logit(values))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], expected: tuple[str, ...]) -> LinearModel:
+        weights = data["weights"]
+        if not isinstance(weights, dict) or set(weights) != set(expected):
+            raise ValueError(f"answer model needs weights for exactly {expected}")
+        return cls(expected, tuple(float(weights[f]) for f in expected), float(str(data["bias"])))
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """The sentence ranker, the answerability model and its threshold (a JSON file)."""
+
+    sentence: LinearModel
+    answerable: LinearModel
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_MODEL) -> AnswerModel:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                sentence=LinearModel.from_dict(data["sentence"], SENTENCE_FEATURES),
+                answerable=LinearModel.from_dict(data["answerable"], ANSWERABLE_FEATURES),
+                threshold=float(data["threshold"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"answer model {path} cannot be used: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """The question's stemmed content terms with their IDF, and which the corpus knows."""
+
+    ordered: list[str]
+    weights: dict[str, float]  # own terms at full weight, follow-up context at half
+    own: set[str]
+    unknown_share: float
+
+
 _LEANS_BACK = re.compile(
     r"^(?:It|This|That|These|Those|They|He|She|Its|Their|His|Her|The three|"
     r"However|But|Meanwhile|Still|Instead)\b(?!\s+[A-Z][a-z])"
@@ -226,24 +311,27 @@ _LEANS_BACK = re.compile(
 
 @dataclass
 class ScoredSentence:
-    """A candidate answer sentence and the evidence behind its score."""
+    """A candidate answer sentence, the evidence about it and its score."""
 
     sentence: SentenceRecord
     passage: PassageRecord
     rank: int
-    cosine: float
-    coverage: float
-    phrase: float
-    typed: bool
-    score: float
+    features: dict[str, float]
+    score: float = 0.0
 
 
 class AnswerSelector:
     """Chooses the answer sentence among retrieved passages, or declines."""
 
-    def __init__(self, store: Store, options: AnswerOptions) -> None:
+    def __init__(
+        self, store: Store, options: AnswerOptions, model: AnswerModel | None = None
+    ) -> None:
         self.store = store
         self.options = options
+        self.model = model or AnswerModel.load()
+        self.min_confidence = (
+            self.model.threshold if options.min_confidence is None else options.min_confidence
+        )
 
     def rank(
         self, query: Query, query_vector: Vectors, candidates: list[Candidate]
@@ -253,23 +341,59 @@ class AnswerSelector:
         if not considered:
             return []
         qtype = question_type(query.question)
-        weights = self._term_weights(query)
+        terms = self._question_terms(query)
         sentences_by_passage = self.store.sentences_in([c.passage for c in considered])
+        top_retrieval = max(c.score for c in considered)
         scored = [
-            self._score(sentence, candidate.passage, rank, query, query_vector, weights, qtype)
+            ScoredSentence(
+                sentence,
+                candidate.passage,
+                rank,
+                self._features(
+                    sentence, query, query_vector, terms, qtype, candidate.score - top_retrieval
+                ),
+            )
             for rank, candidate in enumerate(considered)
             for sentence in sentences_by_passage.get(candidate.passage.id, [])
         ]
+        if not scored:
+            return []
+        best_cosine = max(s.features["cosine"] for s in scored)
+        for s in scored:
+            s.features["cosine_gap"] = s.features["cosine"] - best_cosine
+            s.score = self.model.sentence.logit(s.features)
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def answerable_features(self, query: Query, ranked: list[ScoredSentence]) -> dict[str, float]:
+        """Evidence that the best of ``ranked`` answers the question."""
+        best = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else best.score - 5.0
+        terms = self._question_terms(query)
+        present = set(content_terms(best.sentence.text))
+        own_weights = [terms.weights[t] for t in terms.own]
+        missing = [terms.weights[t] for t in terms.own if t not in present]
+        qtype = question_type(query.question)
+        typed_question = qtype in _SPAN_PATTERNS
+        return {
+            "best_logit": best.score,
+            "margin": best.score - runner_up,
+            "best_cosine": best.features["cosine"],
+            "best_coverage": best.features["coverage"],
+            "best_coverage_idf": best.features["coverage_idf"],
+            "missing_rare": max(missing) / max(own_weights) if missing and own_weights else 0.0,
+            "unknown_terms": terms.unknown_share,
+            "typed_question": float(typed_question),
+            "typed_missing": float(typed_question and not best.features["typed"]),
+        }
 
     def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
         ranked = self.rank(query, query_vector, candidates)
         if not ranked:
             return _no_answer()
         best = ranked[0]
-        confidence = _confidence(best)
-        if confidence < self.options.min_confidence:
+        confidence = self.model.answerable.probability(self.answerable_features(query, ranked))
+        if confidence < self.min_confidence:
             return _no_answer(confidence)
         siblings = [s.sentence for s in ranked if s.passage.id == best.passage.id]
         start, end = self._extend(best, siblings)
@@ -285,8 +409,8 @@ class AnswerSelector:
             confidence=confidence,
         )
 
-    def _term_weights(self, query: Query) -> dict[str, float]:
-        """IDF weight per stemmed question term; context terms of a follow-up count half."""
+    def _question_terms(self, query: Query) -> QuestionTerms:
+        """IDF per stemmed question term; context terms of a follow-up count half."""
         own = [w for w in words(query.question) if w not in STOP_WORDS]
         context = [w for w in words(query.text) if w not in STOP_WORDS and w not in own]
         total, df = self.store.document_frequencies(own + context)
@@ -296,31 +420,32 @@ class AnswerSelector:
                 idf = math.log(1.0 + (total - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5))
                 term = stem(w)
                 weights[term] = max(weights.get(term, 0.0), idf * factor)
-        return weights
+        unknown = sum(df.get(w, 0) == 0 for w in own) / len(own) if own else 0.0
+        return QuestionTerms([stem(w) for w in own], weights, {stem(w) for w in own}, unknown)
 
-    def _score(
+    def _features(
         self,
         sentence: SentenceRecord,
-        passage: PassageRecord,
-        rank: int,
         query: Query,
         query_vector: Vectors,
-        weights: dict[str, float],
+        terms: QuestionTerms,
         qtype: QuestionType,
-    ) -> ScoredSentence:
-        cosine = float(np.dot(query_vector, sentence.vector))
-        terms = content_terms(sentence.text)
-        present = set(terms)
-        total = sum(weights.values()) or 1.0
-        coverage = sum(w for t, w in weights.items() if t in present) / total
-        phrase = _phrase_overlap(content_terms(query.question), terms)
-        typed = (
-            qtype in _SPAN_PATTERNS and find_highlight(sentence.text, query.text, qtype) is not None
-        )
-        score = (
-            0.5 * cosine + 0.3 * coverage + 0.12 * phrase + (0.08 if typed else 0.0) - 0.01 * rank
-        )
-        return ScoredSentence(sentence, passage, rank, cosine, coverage, phrase, typed, score)
+        retrieval_gap: float,
+    ) -> dict[str, float]:
+        sentence_terms = content_terms(sentence.text)
+        present = set(sentence_terms)
+        total = sum(terms.weights.values()) or 1.0
+        typed = qtype in _SPAN_PATTERNS and find_highlight(sentence.text, query.text, qtype)
+        return {
+            "cosine": float(np.dot(query_vector, sentence.vector)),
+            "cosine_gap": 0.0,  # set once every candidate's cosine is known
+            "coverage": len(terms.own & present) / len(terms.own) if terms.own else 0.0,
+            "coverage_idf": sum(w for t, w in terms.weights.items() if t in present) / total,
+            "phrase": _phrase_overlap(terms.ordered, sentence_terms),
+            "typed": float(bool(typed)),
+            "retrieval_gap": retrieval_gap,
+            "log_length": math.log(1 + len(sentence_terms)),
+        }
 
     def _extend(self, best: ScoredSentence, siblings: list[SentenceRecord]) -> tuple[int, int]:
         """The best sentence, with the one before it when it opens by pointing back to it."""
@@ -341,9 +466,8 @@ def _phrase_overlap(question_terms: list[str], sentence_terms: list[str]) -> flo
     return len(pairs & present) / len(pairs)
 
 
-def _confidence(best: ScoredSentence) -> float:
-    """A [0, 1] confidence from the best sentence's evidence (logistic on the combined score)."""
-    return 1.0 / (1.0 + math.exp(-12.0 * (best.score - 0.42)))
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
 def _no_answer(confidence: float = 0.0) -> Answer:

@@ -44,8 +44,11 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(default=0.45, ge=0.0)
     rrf_k: int = Field(default=60, ge=1)
 
-    # Answering: below this confidence the assistant says the sources do not answer.
-    min_confidence: float = Field(default=0.45, ge=0.0, le=1.0)
+    # Answering: the answer model (weights of the sentence ranker and of the answerability
+    # model; the packaged default when unset) and the confidence below which the assistant
+    # says the sources do not answer (unset: the model file's own threshold).
+    answer_model: Path | None = None
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
     log_level: str = "info"
 

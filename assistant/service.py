@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.answering import Answer, AnswerOptions, AnswerSelector
+from assistant.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.config import Settings
 from assistant.conversation import Query, Turn, build_query
 from assistant.embedding import Embedder, load_embedder
@@ -66,7 +66,7 @@ class AssistantService:
         self.store = Store(directory.store_path)
         self.vectors: VectorIndex = directory.load(manifest)
         self.retriever = Retriever(self.store, self.vectors, retrieval_options(settings))
-        self.selector = AnswerSelector(self.store, answer_options(settings))
+        self.selector = AnswerSelector(self.store, answer_options(settings), answer_model(settings))
 
     @classmethod
     def open(cls, settings: Settings, progress: ProgressCallback | None = None) -> AssistantService:
@@ -146,6 +146,10 @@ def retrieval_options(settings: Settings) -> RetrievalOptions:
 
 def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(min_confidence=settings.min_confidence)
+
+
+def answer_model(settings: Settings) -> AnswerModel:
+    return AnswerModel.load(settings.answer_model) if settings.answer_model else AnswerModel.load()
 
 
 def build(

@@ -23,6 +23,7 @@ import numpy as np
 from assistant.chunking import Chunks
 from assistant.corpus import Article
 from assistant.embedding import Vectors
+from assistant.terms import fold_initialisms
 
 SCHEMA_VERSION = 1
 
@@ -259,7 +260,7 @@ class Store:
             passage_ids.append(passage_id)
             conn.execute(
                 "INSERT INTO passages_fts(rowid, text, title) VALUES (?,?,?)",
-                (passage_id, passage.text, article.title),
+                (passage_id, fold_initialisms(passage.text), fold_initialisms(article.title)),
             )
         return StoredRows(article_row, passage_ids, sentence_ids)
 

@@ -26,7 +26,22 @@ STOP_WORDS = frozenset(
     whom why why's will with won't would wouldn't you you'd you'll you're you've your yours
     yourself yourselves also said says say tell told according just may might must shall s t
     """.split()
+) | frozenset(
+    # Light verbs: in "Where will the talks be held?" the content is "talks", not "held".
+    """
+    held hold holds holding take takes taking took taken place happen happens happened
+    occur occurs occurred called named known make makes made get gets got go goes went
+    gone come comes came
+    """.split()
 )
+
+
+_INITIALISM = re.compile(r"\b(?:[^\W\d_]\.){2,}")
+
+
+def fold_initialisms(text: str) -> str:
+    """ "U.S." → "US", so that a lexical index and the question terms agree on one token."""
+    return _INITIALISM.sub(lambda m: m.group(0).replace(".", ""), text)
 
 
 def words(text: str) -> list[str]:

@@ -38,7 +38,7 @@ from assistant.evaluation import best_score
 from assistant.index import IndexDirectory
 from assistant.indexing import ChunkingOptions, index_articles
 from assistant.retrieval import Candidate, Retriever, lexical_terms
-from assistant.service import answer_options, retrieval_options
+from assistant.service import answer_model, answer_options, retrieval_options
 from assistant.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         store = Store(directory.store_path)
         vectors = directory.load(manifest)
         retriever = Retriever(store, vectors, retrieval_options(settings))
-        selector = AnswerSelector(store, answer_options(settings))
+        selector = AnswerSelector(store, answer_options(settings), answer_model(settings))
 
         passage_ids, _ = store.live_vectors("passages")
         passages = store.passages(passage_ids)
