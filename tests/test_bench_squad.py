@@ -1,0 +1,35 @@
+"""bench/squad.py runs in CI on a fixed subset and keeps its figures above their floors."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+DATA = ROOT.parent / "shared" / "data" / "squad-v2-dev-half.json"
+
+# Measured on this subset (seed 13, 1,500 questions) minus a margin; see docs/evaluation.md.
+FLOORS = {
+    "fused_recall@1": 0.82,
+    "fused_recall@5": 0.95,
+    "sentence_top1": 0.82,
+    "hasans_f1": 25.0,
+}
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not beside the project")
+def test_squad_benchmark_meets_its_floors() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import squad
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    figures = squad.main(["--data", str(DATA), "--limit", "1500"])
+    assert figures["fused_recall@1"] > figures["bm25_recall@1"]  # fusion beats its parts
+    assert figures["fused_recall@1"] > figures["dense_recall@1"]
+    for name, floor in FLOORS.items():
+        assert figures[name] >= floor, (name, figures[name], floor)
