@@ -37,7 +37,11 @@ class QuestionType(StrEnum):
     WHO = "who"
     WHERE = "where"
     WHEN = "when"
-    QUANTITY = "quantity"
+    COUNT = "count"  # how many, how often
+    MONEY = "money"  # how much is it worth, what does it cost
+    PERCENT = "percent"  # what share, what percentage
+    DURATION = "duration"  # how long
+    QUANTITY = "quantity"  # any amount: how much, how high, what was the deficit
     WHY = "why"
     OTHER = "other"
 
@@ -72,13 +76,37 @@ class AnswerOptions:
 
 # --- question analysis -------------------------------------------------------------------
 
+# Nouns that name a figure: "What was the trade deficit?" asks for an amount.
+_FIGURE_NOUNS = (
+    r"deficit|surplus|population|gdp|revenue|revenues|profit|profits|price|prices|cost|costs|"
+    r"value|budget|salary|wage|rate|total|number|amount|figure|level|size|volume|debt|income|"
+    r"turnover|output|valuation|fine|tax|toll"
+)
 _TYPE_PATTERNS: list[tuple[QuestionType, re.Pattern[str]]] = [
+    (QuestionType.COUNT, re.compile(r"\bhow (?:many|often)\b|\bhow many times\b", re.I)),
+    (
+        QuestionType.MONEY,
+        re.compile(
+            r"\bhow much\b.*\b(?:worth|cost|costs|pay|paid|spend|spent|earn|earned|value|"
+            r"valued|price|money|fund|funding|invest|invested|sell for|sold for)\b|"
+            r"\bhow much money\b|\bwhat (?:is|was) .*\bworth\b",
+            re.I,
+        ),
+    ),
+    (
+        QuestionType.PERCENT,
+        re.compile(
+            r"\bwhat (?:percentage|percent|share|proportion|fraction)\b|\bhow (?:high|steep)\b",
+            re.I,
+        ),
+    ),
+    (QuestionType.DURATION, re.compile(r"\bhow long\b|\bfor how (?:long|many)\b", re.I)),
     (
         QuestionType.QUANTITY,
         re.compile(
-            r"\bhow (?:many|much|high|large|big|long|steep|often)\b|\bby how much\b|"
-            r"\bwhat (?:percentage|percent|share|proportion|rate|level|number|amount|figure|"
-            r"fraction)\b",
+            rf"\bhow (?:much|large|big|far|heavy|fast)\b|\bby how much\b|"
+            rf"\bwhat (?:is|was|were|are) (?:the |its |their |\w+'s )?(?:[\w-]+ ){{0,3}}"
+            rf"(?:{_FIGURE_NOUNS})\b",
             re.I,
         ),
     ),
@@ -86,7 +114,7 @@ _TYPE_PATTERNS: list[tuple[QuestionType, re.Pattern[str]]] = [
         QuestionType.WHEN,
         re.compile(
             r"\bwhen\b|\bwhat (?:date|day|time|month|year)\b|\bwhich (?:date|day|month|year)\b|"
-            r"\bhow soon\b|\buntil when\b|\bby when\b|\bdeadline\b.*\?$",
+            r"\bhow soon\b|\buntil when\b|\bby when\b|\bin what year\b",
             re.I,
         ),
     ),
@@ -124,6 +152,35 @@ _MONTH = (
     r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
 _ORDINAL_DAY = r"\d{1,2}(?:st|nd|rd|th)"
+_APPROX = r"(?:roughly |about |around |nearly |almost |some |over |more than |only about |up to )?"
+_NUMBER_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|hundred|a hundred|dozens|hundreds|thousands|millions"
+)
+# A figure: digits that are not a day ("17th") or part of a word, with optional scale.
+_FIGURE = r"\d[\d,]*(?:\.\d+)?(?![\d\w])"
+_SCALE = r"(?:\s?(?:billion|million|trillion|thousand|bn|m)\b)?"
+_MONEY = re.compile(
+    rf"{_APPROX}(?:(?:US|HK|A|C)?\$|€|£|¥)\s?{_FIGURE}{_SCALE}|"
+    rf"{_APPROX}{_FIGURE}{_SCALE}\s?(?:dollars|euros|pounds|yuan|won|yen|rupees)\b",
+    re.I,
+)
+_PERCENT = re.compile(
+    rf"{_APPROX}{_FIGURE}\s?(?:%|percent\b|per cent\b)|"
+    rf"{_APPROX}(?:one|two|three)-(?:third|quarter|half)s?\b|\b(?:a |one )?half\b",
+    re.I,
+)
+_DURATION = re.compile(
+    rf"{_APPROX}(?:{_FIGURE}|\b(?:{_NUMBER_WORD}|a|an)\b)[- ]"
+    r"(?:day|week|month|year|hour|decade)s?\b",
+    re.I,
+)
+_COUNT = re.compile(
+    rf"{_APPROX}{_FIGURE}{_SCALE}(?!\s?(?:%|percent|per cent))|"
+    rf"\b(?:{_NUMBER_WORD}|first|second|third|fourth|fifth|multiple|several|twice|once)\b"
+    rf"(?: times)?",
+    re.I,
+)
 _SPAN_PATTERNS: dict[QuestionType, list[re.Pattern[str]]] = {
     QuestionType.WHEN: [
         re.compile(
@@ -137,24 +194,17 @@ _SPAN_PATTERNS: dict[QuestionType, list[re.Pattern[str]]] = {
             r"\b(?:19|20)\d{2}\b"
         ),
     ],
-    QuestionType.QUANTITY: [
-        re.compile(
-            r"(?:roughly |about |around |nearly |almost |some |over |more than )?"
-            r"(?:US)?\$?\d[\d,]*(?:\.\d+)?\s?(?:%|percent|per cent|billion|million|trillion)?"
-            r"(?:[- ](?:day|year|month|week)s?)?"
-        ),
-        re.compile(
-            r"\b(?:about |roughly |only about )?(?:one|two|three)-(?:third|quarter|half)s?\b|"
-            r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-            r"first|second|third|fourth|fifth)\b",
-            re.I,
-        ),
-    ],
+    QuestionType.COUNT: [_COUNT],
+    QuestionType.MONEY: [_MONEY],
+    QuestionType.PERCENT: [_PERCENT],
+    QuestionType.DURATION: [_DURATION],
+    QuestionType.QUANTITY: [_MONEY, _PERCENT, _DURATION, _COUNT],
     QuestionType.WHERE: [
         re.compile(r"\b(?:in|at|to|from|of) (?P<a>(?:the )?[A-Z][\w'’-]+(?:,? [A-Z][\w'’-]+)*)"),
     ],
     QuestionType.WHO: [
         re.compile(r"\b[A-Z][\w'’.-]+(?: (?:[A-Z][\w'’.-]+|of the|of|the))* [A-Z][\w'’-]+"),
+        re.compile(r"\b[A-Z][a-z]+[A-Z]?[\w'’-]*"),  # one name: "Spain", "ByteDance"
     ],
 }
 
