@@ -19,40 +19,22 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
+from assistant.answer_types import (
+    TYPED_QUESTIONS,
+    Highlight,
+    QuestionType,
+    find_highlight,
+    question_type,
+)
 from assistant.conversation import Query
 from assistant.embedding import Vectors
 from assistant.retrieval import Candidate
 from assistant.store import PassageRecord, SentenceRecord, Store
 from assistant.terms import STOP_WORDS, content_terms, stem, words
-
-
-class QuestionType(StrEnum):
-    """What kind of answer a question asks for."""
-
-    WHO = "who"
-    WHERE = "where"
-    WHEN = "when"
-    COUNT = "count"  # how many, how often
-    MONEY = "money"  # how much is it worth, what does it cost
-    PERCENT = "percent"  # what share, what percentage
-    DURATION = "duration"  # how long
-    QUANTITY = "quantity"  # any amount: how much, how high, what was the deficit
-    WHY = "why"
-    OTHER = "other"
-
-
-@dataclass(frozen=True)
-class Highlight:
-    """The short answer, with offsets into the answer text."""
-
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(frozen=True)
@@ -72,201 +54,6 @@ class Answer:
 class AnswerOptions:
     min_confidence: float | None = None  # None: the answer model's own threshold
     passages_considered: int = 5
-
-
-# --- question analysis -------------------------------------------------------------------
-
-# Nouns that name a figure: "What was the trade deficit?" asks for an amount.
-_FIGURE_NOUNS = (
-    r"deficit|surplus|population|gdp|revenue|revenues|profit|profits|price|prices|cost|costs|"
-    r"value|budget|salary|wage|rate|total|number|amount|figure|level|size|volume|debt|income|"
-    r"turnover|output|valuation|fine|tax|toll"
-)
-_TYPE_PATTERNS: list[tuple[QuestionType, re.Pattern[str]]] = [
-    (QuestionType.COUNT, re.compile(r"\bhow (?:many|often)\b|\bhow many times\b", re.I)),
-    (
-        QuestionType.MONEY,
-        re.compile(
-            r"\bhow much\b.*\b(?:worth|cost|costs|pay|paid|spend|spent|earn|earned|value|"
-            r"valued|price|money|fund|funding|invest|invested|sell for|sold for)\b|"
-            r"\bhow much money\b|\bwhat (?:is|was) .*\bworth\b",
-            re.I,
-        ),
-    ),
-    (
-        QuestionType.PERCENT,
-        re.compile(
-            r"\bwhat (?:percentage|percent|share|proportion|fraction)\b|\bhow (?:high|steep)\b",
-            re.I,
-        ),
-    ),
-    (QuestionType.DURATION, re.compile(r"\bhow long\b|\bfor how (?:long|many)\b", re.I)),
-    (
-        QuestionType.QUANTITY,
-        re.compile(
-            rf"\bhow (?:much|large|big|far|heavy|fast)\b|\bby how much\b|"
-            rf"\bwhat (?:is|was|were|are) (?:the |its |their |\w+'s )?(?:[\w-]+ ){{0,3}}"
-            rf"(?:{_FIGURE_NOUNS})\b",
-            re.I,
-        ),
-    ),
-    (
-        QuestionType.WHEN,
-        re.compile(
-            r"\bwhen\b|\bwhat (?:date|day|time|month|year)\b|\bwhich (?:date|day|month|year)\b|"
-            r"\bhow soon\b|\buntil when\b|\bby when\b|\bin what year\b",
-            re.I,
-        ),
-    ),
-    (
-        QuestionType.WHERE,
-        re.compile(
-            r"\bwhere\b|\bwhich (?:city|country|place|port|province|capital|venue)\b|"
-            r"\bwhat (?:city|country|place|port|province|capital|venue)\b|"
-            r"\bin which (?:city|country)\b",
-            re.I,
-        ),
-    ),
-    (
-        QuestionType.WHO,
-        re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:official|person|leader|minister)\b", re.I),
-    ),
-    (
-        QuestionType.WHY,
-        re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b", re.I),
-    ),
-]
-
-
-def question_type(question: str) -> QuestionType:
-    for qtype, pattern in _TYPE_PATTERNS:
-        if pattern.search(question):
-            return qtype
-    return QuestionType.OTHER
-
-
-# --- short-answer spans ------------------------------------------------------------------
-
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_ORDINAL_DAY = r"\d{1,2}(?:st|nd|rd|th)"
-_APPROX = r"(?:roughly |about |around |nearly |almost |some |over |more than |only about |up to )?"
-_NUMBER_WORD = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|sixty|seventy|eighty|ninety|hundred|a hundred|dozens|hundreds|thousands|millions"
-)
-# A figure: digits that are not a day ("17th") or part of a word, with optional scale.
-_FIGURE = r"\d[\d,]*(?:\.\d+)?(?![\d\w])"
-_SCALE = r"(?:\s?(?:billion|million|trillion|thousand|bn|m)\b)?"
-_MONEY = re.compile(
-    rf"{_APPROX}(?:(?:US|HK|A|C)?\$|€|£|¥)\s?{_FIGURE}{_SCALE}|"
-    rf"{_APPROX}{_FIGURE}{_SCALE}\s?(?:dollars|euros|pounds|yuan|won|yen|rupees)\b",
-    re.I,
-)
-_PERCENT = re.compile(
-    rf"{_APPROX}{_FIGURE}\s?(?:%|percent\b|per cent\b)|"
-    rf"{_APPROX}(?:one|two|three)-(?:third|quarter|half)s?\b|\b(?:a |one )?half\b",
-    re.I,
-)
-_DURATION = re.compile(
-    rf"{_APPROX}(?:{_FIGURE}|\b(?:{_NUMBER_WORD}|a|an)\b)[- ]"
-    r"(?:day|week|month|year|hour|decade)s?\b",
-    re.I,
-)
-_COUNT = re.compile(
-    rf"{_APPROX}{_FIGURE}{_SCALE}(?!\s?(?:%|percent|per cent))|"
-    rf"\b(?:{_NUMBER_WORD}|first|second|third|fourth|fifth|multiple|several|twice|once)\b"
-    rf"(?: times)?",
-    re.I,
-)
-_SPAN_PATTERNS: dict[QuestionType, list[re.Pattern[str]]] = {
-    QuestionType.WHEN: [
-        re.compile(
-            rf"\b(?:from )?{_MONTH} \d{{1,2}}(?:(?:st|nd|rd|th))?(?: (?:to|-|–) \d{{1,2}})?"
-            rf"(?:,? \d{{4}})?"
-        ),
-        re.compile(rf"\bthe {_ORDINAL_DAY}(?: \(local time\))?(?: of (?:next|this|last) month)?"),
-        re.compile(rf"\b{_MONTH} \d{{4}}\b|\b(?:in|since|by|until) {_MONTH}(?=[\s,.])"),
-        re.compile(
-            r"\b(?:next|last|this) (?:week|month|year)\b|\blater this year\b|"
-            r"\b(?:19|20)\d{2}\b"
-        ),
-    ],
-    QuestionType.COUNT: [_COUNT],
-    QuestionType.MONEY: [_MONEY],
-    QuestionType.PERCENT: [_PERCENT],
-    QuestionType.DURATION: [_DURATION],
-    QuestionType.QUANTITY: [_MONEY, _PERCENT, _DURATION, _COUNT],
-    QuestionType.WHERE: [
-        re.compile(r"\b(?:in|at|to|from|of) (?P<a>(?:the )?[A-Z][\w'’-]+(?:,? [A-Z][\w'’-]+)*)"),
-    ],
-    QuestionType.WHO: [
-        re.compile(r"\b[A-Z][\w'’.-]+(?: (?:[A-Z][\w'’.-]+|of the|of|the))* [A-Z][\w'’-]+"),
-        re.compile(r"\b[A-Z][a-z]+[A-Z]?[\w'’-]*"),  # one name: "Spain", "ByteDance"
-    ],
-}
-
-
-def find_highlight(sentence: str, question: str, qtype: QuestionType) -> Highlight | None:
-    """The short answer in ``sentence``: a span of the asked-for kind, not already in the question.
-
-    Candidates from every pattern of the type compete; the one nearest to the words the
-    sentence shares with the question wins, earlier patterns breaking ties.
-    """
-    patterns = _SPAN_PATTERNS.get(qtype)
-    if not patterns:
-        return None
-    asked = {stem(w) for w in words(question) if w not in STOP_WORDS}
-    anchors = _anchor_tokens(sentence, asked)
-    best: tuple[float, int, Highlight] | None = None
-    for priority, pattern in enumerate(patterns):
-        for match in pattern.finditer(sentence):
-            # A pattern with a group named "a" marks the answer inside its context.
-            group = "a" if "a" in pattern.groupindex else 0
-            raw, raw_start = match.group(group), match.start(group)
-            text = raw.strip(" ,.;:")
-            if not text:
-                continue
-            start = raw_start + raw.index(text)
-            span_words = [w for w in words(text) if w not in STOP_WORDS]
-            if not span_words or all(stem(w) in asked for w in span_words):
-                continue
-            highlight = Highlight(start, start + len(text), text)
-            closeness = _closeness(highlight, sentence, anchors)
-            key = (closeness, -priority)
-            if best is None or key > (best[0], -best[1]):
-                best = (closeness, priority, highlight)
-    return None if best is None else best[2]
-
-
-_BREAKS = re.compile(r"\b(?:and|or|but|while|whereas)\b|[;:]")
-
-
-def _anchor_tokens(sentence: str, asked: set[str]) -> list[tuple[int, int]]:
-    """Character spans of the sentence's words that the question also uses."""
-    return [
-        (m.start(), m.end())
-        for m in re.finditer(r"(?:[^\W\d_]\.){2,}|[^\W_]+", sentence)
-        if m.group(0).lower() not in STOP_WORDS and stem(m.group(0).replace(".", "")) in asked
-    ]
-
-
-def _closeness(span: Highlight, sentence: str, anchors: list[tuple[int, int]]) -> float:
-    """How tightly the question's words surround a span: sum of 1/(1 + words between).
-
-    A conjunction or semicolon between them counts as three more words: in "X, the U.S.
-    Treasury secretary, and Y", the title belongs to X.
-    """
-    total = 0.0
-    for a_start, a_end in anchors:
-        if span.start <= a_start < span.end:
-            continue
-        gap = sentence[span.end : a_start] if a_start >= span.end else sentence[a_end : span.start]
-        distance = len(words(gap)) + 3 * len(_BREAKS.findall(gap))
-        total += 1.0 / (1.0 + distance)
-    return total
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -424,7 +211,7 @@ class AnswerSelector:
         own_weights = [terms.weights[t] for t in terms.own]
         missing = [terms.weights[t] for t in terms.own if t not in present]
         qtype = question_type(query.question)
-        typed_question = qtype in _SPAN_PATTERNS
+        typed_question = qtype in TYPED_QUESTIONS
         return {
             "best_logit": best.score,
             "margin": best.score - runner_up,
@@ -485,7 +272,7 @@ class AnswerSelector:
         sentence_terms = content_terms(sentence.text)
         present = set(sentence_terms)
         total = sum(terms.weights.values()) or 1.0
-        typed = qtype in _SPAN_PATTERNS and find_highlight(sentence.text, query.text, qtype)
+        typed = qtype in TYPED_QUESTIONS and find_highlight(sentence.text, query.text, qtype)
         return {
             "cosine": float(np.dot(query_vector, sentence.vector)),
             "cosine_gap": 0.0,  # set once every candidate's cosine is known

@@ -1,9 +1,11 @@
 """Conversation: turning a follow-up question into a query that stands on its own.
 
-"When will he be in Spain?" after "Who will meet He Lifeng in Madrid?" means nothing alone.
-When a question leans on an earlier turn (a pronoun, a "there", or too few words of its own),
-the query carries the earlier question and the names in its answer as context. The response
-shows this query so that the rewrite is visible.
+"When will he be there?" after "Who will lead the Chinese delegation to Spain?" means
+nothing alone. The earlier turn's short answer (found again in its answer text: "He Lifeng")
+takes the place of the pronoun that points to it: he/she/him/his/her, it/they/them/its/their,
+"there" for a place, "then" for a time. When a question leans on the earlier turn in a way
+no substitution resolves (an ellipsis, "those talks"), the earlier question is appended as
+context. The response shows the query, so the rewrite is visible.
 """
 
 from __future__ import annotations
@@ -11,20 +13,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.answer_types import QuestionType, find_highlight, question_type
 from assistant.terms import content_terms
 
-# Pronouns and pro-forms that point back to an earlier turn. "He" followed by a capitalised
-# word is a name ("He Lifeng"), not a pronoun.
+# "He" followed by a capitalised word is a name ("He Lifeng"), not a pronoun.
+_PERSON = re.compile(r"\b(?i:he|she|him)\b(?!\s+[A-Z])")
+_PERSON_POSSESSIVE = re.compile(r"\b(?:his|her)\b", re.IGNORECASE)
+_THING = re.compile(r"\b(?:it|they|them)\b", re.IGNORECASE)
+_THING_POSSESSIVE = re.compile(r"\b(?:its|their)\b", re.IGNORECASE)
+_PLACE = re.compile(r"\bthere\b", re.IGNORECASE)
+_TIME = re.compile(r"\bthen\b", re.IGNORECASE)
 _ANAPHORA = re.compile(
-    r"\b(?:he(?!\s+[A-Z])|she|him|his|her|hers|they|them|their|theirs|it|its|there|then|"
-    r"that|those|these|this|the same)\b",
-    re.IGNORECASE,
+    r"\b(?:(?i:he)(?!\s+[A-Z])|(?i:she|him|his|her|hers|they|them|their|theirs|it|its|there|"
+    r"then|that|those|these|this|the same))\b"
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of)\b", re.IGNORECASE)
-_NAME = re.compile(
-    r"\b[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|of|de|the))*\s*[A-Z][\w'’.-]*|\b[A-Z][\w'’-]{2,}"
-)
 _MIN_OWN_TERMS = 2
+# "Who is Wendy Cutler?": the conversation is about the name asked after, not the answer's.
+_DEFINITION = re.compile(
+    r"^\s*(?i:who|what) (?i:is|was|are|were) "
+    r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,3})\s*\??\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class Turn:
 
 @dataclass(frozen=True)
 class Query:
-    """What retrieval searches for: the question, plus context when it is a follow-up."""
+    """What retrieval searches for: the question, rewritten when it is a follow-up."""
 
     question: str
     text: str
@@ -52,8 +61,7 @@ def needs_context(question: str) -> bool:
     """Whether a question leans on an earlier turn."""
     if _ELLIPSIS.search(question):
         return True
-    own_terms = content_terms(question)
-    return bool(_ANAPHORA.search(question)) or len(own_terms) < _MIN_OWN_TERMS
+    return bool(_ANAPHORA.search(question)) or len(content_terms(question)) < _MIN_OWN_TERMS
 
 
 def build_query(question: str, history: list[Turn]) -> Query:
@@ -62,13 +70,51 @@ def build_query(question: str, history: list[Turn]) -> Query:
     if not history or not needs_context(question):
         return Query(question=question, text=question)
     previous = history[-1]
-    context_parts = [previous.question.strip()]
-    if previous.answer:
-        names = [m.group(0).strip() for m in _NAME.finditer(previous.answer)]
-        context_parts.extend(dict.fromkeys(n for n in names if n.lower() not in question.lower()))
-    context = " ".join(part for part in context_parts if part)
-    own = set(content_terms(question))
+    resolved = _substitute(question, previous) or question
+    if resolved != question and not _ANAPHORA.search(resolved):
+        return Query(question=question, text=resolved)
+    # Something still points back (or nothing could be substituted): add the earlier question.
+    context = previous.question.strip()
+    own = set(content_terms(resolved))
     context_terms = [t for t in dict.fromkeys(content_terms(context)) if t not in own]
     return Query(
-        question=question, text=f"{question} {context}".strip(), context_terms=context_terms
+        question=question, text=f"{resolved} {context}".strip(), context_terms=context_terms
     )
+
+
+def referent(turn: Turn) -> tuple[QuestionType, str] | None:
+    """What an earlier turn was about: its short answer, or the name its answer gave."""
+    asked = question_type(turn.question)
+    definition = _DEFINITION.match(turn.question)
+    if definition:
+        return asked, definition.group("name")
+    if not turn.answer:
+        return None
+    found = find_highlight(turn.answer, turn.question, asked)
+    if found is None and asked != QuestionType.WHEN:
+        # Places and things are named too: "Spain’s hosting of the talks" → "Spain".
+        found = find_highlight(turn.answer, turn.question, QuestionType.WHO)
+    return None if found is None else (asked, found.text)
+
+
+def _substitute(question: str, previous: Turn) -> str | None:
+    """The question with its pronoun replaced by what the previous turn was about."""
+    found = referent(previous)
+    if found is None:
+        return None
+    asked, text = found
+    rules: list[tuple[re.Pattern[str], str]] = []
+    if asked == QuestionType.WHERE:
+        rules.append((_PLACE, f"in {text}"))
+    if asked == QuestionType.WHEN:
+        rules.append((_TIME, text))
+    rules += [
+        (_PERSON_POSSESSIVE, f"{text}'s"),
+        (_PERSON, text),
+        (_THING_POSSESSIVE, f"{text}'s"),
+        (_THING, text),
+    ]
+    for pattern, replacement in rules:
+        if pattern.search(question):
+            return pattern.sub(replacement, question, count=1)
+    return None
