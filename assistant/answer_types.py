@@ -238,3 +238,60 @@ def _closeness(span: Highlight, sentence: str, anchors: list[tuple[int, int]]) -
         distance = len(words(gap)) + 3 * len(_BREAKS.findall(gap))
         total += 1.0 / (1.0 + distance)
     return total
+
+
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[\w'’%$-]+|[^\w\s]")
+_RUN_BREAK = set(',;:()[]"“”‘’—–') | {"."}
+
+
+# Words that cannot be a short answer on their own.
+_FILLER = STOP_WORDS | frozenset("even already still yet ever again further instead".split())
+# A reason, for "why" questions: "Citing national security, ..." / "because ...".
+_REASON = re.compile(
+    r"\b(?:because(?: of)?|due to|owing to|as a result of|citing|in order to|so that|"
+    r"for fear of|amid)\s+(?P<a>[^,.;:]+)",
+    re.IGNORECASE,
+)
+
+
+def find_answer_span(sentence: str, question: str, qtype: QuestionType) -> Highlight | None:
+    """The short answer: a span of the asked-for kind, else the sentence's best run of new words.
+
+    For questions without a recognisable answer form ("What did Trump do last month?"), the
+    answer is usually the stretch of the sentence that the question does not already say,
+    next to the words it does say: runs of words between the question's own words and
+    punctuation compete on how closely the question's words surround them.
+    """
+    typed = find_highlight(sentence, question, qtype)
+    if typed is not None or qtype in TYPED_QUESTIONS:
+        return typed
+    if qtype == QuestionType.WHY:
+        reason = _REASON.search(sentence)
+        if reason:
+            return Highlight(reason.start("a"), reason.end("a"), reason.group("a"))
+    asked = {stem(w) for w in words(question) if w not in STOP_WORDS}
+    anchors = _anchor_tokens(sentence, asked)
+    if not anchors:
+        return None
+    runs: list[list[re.Match[str]]] = [[]]
+    for token in _TOKEN.finditer(sentence):
+        text = token.group(0)
+        is_asked = text.lower() not in STOP_WORDS and stem(text.replace(".", "")) in asked
+        if text in _RUN_BREAK or is_asked:
+            runs.append([])
+        else:
+            runs[-1].append(token)
+    best: tuple[float, Highlight] | None = None
+    for run in runs:
+        while run and run[0].group(0).lower() in STOP_WORDS:
+            run = run[1:]
+        while run and run[-1].group(0).lower() in STOP_WORDS:
+            run = run[:-1]
+        if not run or all(t.group(0).lower() in _FILLER for t in run):
+            continue
+        start, end = run[0].start(), run[-1].end()
+        span = Highlight(start, end, sentence[start:end])
+        score = _closeness(span, sentence, anchors) - 0.02 * len(run)
+        if best is None or score > best[0]:
+            best = (score, span)
+    return None if best is None else best[1]

@@ -27,6 +27,7 @@ from assistant.answer_types import (
     TYPED_QUESTIONS,
     Highlight,
     QuestionType,
+    find_answer_span,
     find_highlight,
     question_type,
 )
@@ -242,7 +243,7 @@ class AnswerSelector:
             start=start,
             end=end,
             passage=best.passage,
-            highlight=find_highlight(text, query.text, question_type(query.question)),
+            highlight=find_answer_span(text, query.text, question_type(query.question)),
             confidence=confidence,
         )
 
