@@ -72,11 +72,12 @@ SENTENCE_FEATURES = (
 )
 #: Evidence that the best sentence really answers (for the confidence and abstention).
 ANSWERABLE_FEATURES = (
-    "best_logit",  # the best sentence's score
-    "margin",  # its lead over the runner-up
+    "margin",  # the best sentence's lead over the runner-up, in sentence-model score
     "best_cosine",
     "best_coverage",
     "best_coverage_idf",
+    "best_phrase",
+    "best_typed",
     "missing_rare",  # the rarest question term missing from the sentence, relative (0..1)
     "unknown_terms",  # share of question terms that no passage of the corpus contains
     "typed_question",  # the question asks for a date, number, place or name
@@ -214,11 +215,12 @@ class AnswerSelector:
         qtype = question_type(query.question)
         typed_question = qtype in TYPED_QUESTIONS
         return {
-            "best_logit": best.score,
             "margin": best.score - runner_up,
             "best_cosine": best.features["cosine"],
             "best_coverage": best.features["coverage"],
             "best_coverage_idf": best.features["coverage_idf"],
+            "best_phrase": best.features["phrase"],
+            "best_typed": best.features["typed"],
             "missing_rare": max(missing) / max(own_weights) if missing and own_weights else 0.0,
             "unknown_terms": terms.unknown_share,
             "typed_question": float(typed_question),

@@ -53,11 +53,13 @@ Matrix = npt.NDArray[np.float64]
 
 # Evidence whose scale does not depend on the size of the collection: IDF over 1,295 SQuAD
 # passages means something else than over the 20 passages of two news articles, so the
-# answerability model leaves IDF-weighted evidence (and the sentence score built on it) out.
+# answerability model leaves IDF-weighted evidence out.
 ROBUST_FEATURES = (
     "margin",
     "best_cosine",
     "best_coverage",
+    "best_phrase",
+    "best_typed",
     "missing_rare",
     "unknown_terms",
     "typed_question",
