@@ -9,9 +9,11 @@ own words surround most closely.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from assistant.entities import Entity
 from assistant.terms import STOP_WORDS, stem, words
 
 
@@ -19,6 +21,7 @@ class QuestionType(StrEnum):
     """What kind of answer a question asks for."""
 
     WHO = "who"
+    ORGANIZATION = "organization"  # which company, firm, agency
     WHERE = "where"
     WHEN = "when"
     COUNT = "count"  # how many, how often
@@ -89,6 +92,14 @@ _TYPE_PATTERNS: list[tuple[QuestionType, re.Pattern[str]]] = [
             r"\bwhere\b|\bwhich (?:city|country|place|port|province|capital|venue)\b|"
             r"\bwhat (?:city|country|place|port|province|capital|venue)\b|"
             r"\bin which (?:city|country)\b",
+            re.I,
+        ),
+    ),
+    (
+        QuestionType.ORGANIZATION,
+        re.compile(
+            r"\b(?:which|what) (?:\w+ )?(?:company|companies|firm|firms|organi[sz]ation|agency|"
+            r"ministry|department|party|bank|network|newspaper|group|team|university)\b",
             re.I,
         ),
     ),
@@ -176,11 +187,28 @@ _SPAN_PATTERNS: dict[QuestionType, list[re.Pattern[str]]] = {
 
 _POSSESSIVE_END = re.compile(r"['’]s?$")
 
+_SPAN_PATTERNS[QuestionType.ORGANIZATION] = _SPAN_PATTERNS[QuestionType.WHO]
+
+# Entity labels (spaCy's OntoNotes scheme) that answer each kind of question.
+_ENTITY_LABELS: dict[QuestionType, frozenset[str]] = {
+    QuestionType.WHO: frozenset({"PERSON", "ORG", "NORP", "GPE"}),
+    QuestionType.ORGANIZATION: frozenset({"ORG"}),
+    QuestionType.WHERE: frozenset({"GPE", "LOC", "FAC"}),
+    QuestionType.WHEN: frozenset({"DATE", "TIME"}),
+    QuestionType.COUNT: frozenset({"CARDINAL", "QUANTITY"}),
+    QuestionType.MONEY: frozenset({"MONEY"}),
+    QuestionType.PERCENT: frozenset({"PERCENT"}),
+    QuestionType.DURATION: frozenset({"DATE", "TIME"}),
+    QuestionType.QUANTITY: frozenset({"MONEY", "PERCENT", "QUANTITY", "CARDINAL"}),
+}
+
 #: Question types whose answer has a recognisable form (a date, an amount, a place, a name).
 TYPED_QUESTIONS = frozenset(_SPAN_PATTERNS)
 
 
-def find_highlight(sentence: str, question: str, qtype: QuestionType) -> Highlight | None:
+def find_highlight(
+    sentence: str, question: str, qtype: QuestionType, entities: Sequence[Entity] = ()
+) -> Highlight | None:
     """The short answer in ``sentence``: a span of the asked-for kind, not already in the question.
 
     Candidates from every pattern of the type compete; the one nearest to the words the
@@ -192,11 +220,17 @@ def find_highlight(sentence: str, question: str, qtype: QuestionType) -> Highlig
     asked = {stem(w) for w in words(question) if w not in STOP_WORDS}
     anchors = _anchor_tokens(sentence, asked)
     best: tuple[float, int, Highlight] | None = None
-    for priority, pattern in enumerate(patterns):
-        for match in pattern.finditer(sentence):
-            # A pattern with a group named "a" marks the answer inside its context.
-            group = "a" if "a" in pattern.groupindex else 0
-            raw, raw_start = match.group(group), match.start(group)
+    labels = _ENTITY_LABELS.get(qtype, frozenset())
+    # Entities of the right label first (priority 0), then each pattern in turn.
+    sources: list[list[tuple[str, int]]] = [
+        [(sentence[e.start : e.end], e.start) for e in entities if e.label in labels]
+    ]
+    for pattern in patterns:
+        # A pattern with a group named "a" marks the answer inside its context.
+        group = "a" if "a" in pattern.groupindex else 0
+        sources.append([(m.group(group), m.start(group)) for m in pattern.finditer(sentence)])
+    for priority, spans in enumerate(sources):
+        for raw, raw_start in spans:
             text = _POSSESSIVE_END.sub("", raw.strip(" ,.;:")).strip(" ,.;:")
             if not text:
                 continue
@@ -254,7 +288,9 @@ _REASON = re.compile(
 )
 
 
-def find_answer_span(sentence: str, question: str, qtype: QuestionType) -> Highlight | None:
+def find_answer_span(
+    sentence: str, question: str, qtype: QuestionType, entities: Sequence[Entity] = ()
+) -> Highlight | None:
     """The short answer: a span of the asked-for kind, else the sentence's best run of new words.
 
     For questions without a recognisable answer form ("What did Trump do last month?"), the
@@ -262,7 +298,7 @@ def find_answer_span(sentence: str, question: str, qtype: QuestionType) -> Highl
     next to the words it does say: runs of words between the question's own words and
     punctuation compete on how closely the question's words surround them.
     """
-    typed = find_highlight(sentence, question, qtype)
+    typed = find_highlight(sentence, question, qtype, entities)
     if typed is not None or qtype in TYPED_QUESTIONS:
         return typed
     if qtype == QuestionType.WHY:

@@ -33,6 +33,7 @@ from assistant.answer_types import (
 )
 from assistant.conversation import Query
 from assistant.embedding import Vectors
+from assistant.entities import Entity
 from assistant.retrieval import Candidate
 from assistant.store import PassageRecord, SentenceRecord, Store
 from assistant.terms import STOP_WORDS, content_terms, stem, words
@@ -239,13 +240,20 @@ class AnswerSelector:
         start, end = self._extend(best, siblings)
         offset = best.passage.start
         text = best.passage.text[start - offset : end - offset]
+        # Entities of the sentences in the answer, moved to offsets within the answer text.
+        entities = [
+            Entity(e.start + s.start - start, e.end + s.start - start, e.label)
+            for s in siblings
+            if start <= s.start and s.end <= end
+            for e in s.entities
+        ]
         return Answer(
             answered=True,
             text=text,
             start=start,
             end=end,
             passage=best.passage,
-            highlight=find_answer_span(text, query.text, question_type(query.question)),
+            highlight=find_answer_span(text, query.text, question_type(query.question), entities),
             confidence=confidence,
         )
 
@@ -275,7 +283,9 @@ class AnswerSelector:
         sentence_terms = content_terms(sentence.text)
         present = set(sentence_terms)
         total = sum(terms.weights.values()) or 1.0
-        typed = qtype in TYPED_QUESTIONS and find_highlight(sentence.text, query.text, qtype)
+        typed = qtype in TYPED_QUESTIONS and find_highlight(
+            sentence.text, query.text, qtype, sentence.entities
+        )
         return {
             "cosine": float(np.dot(query_vector, sentence.vector)),
             "cosine_gap": 0.0,  # set once every candidate's cosine is known

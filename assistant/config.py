@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # holding a sentence-transformers model. Nothing is ever downloaded.
     model: str = PACKAGED_MODEL
     embed_batch_size: int = Field(default=64, ge=1)
+    # Named entities found at index time (spaCy): the packaged en_core_web_sm, another
+    # installed spaCy pipeline, or "" for none (answer types then use patterns alone).
+    ner_model: str = "en_core_web_sm"
 
     # Chunking: passages are runs of whole sentences within a paragraph.
     passage_max_tokens: int = Field(default=120, ge=16)

@@ -20,6 +20,7 @@ import numpy as np
 from assistant.chunking import Chunks, chunk_article
 from assistant.corpus import Article, ArticleError, load_corpus
 from assistant.embedding import Embedder, Vectors
+from assistant.entities import Entity, EntityRecognizer
 from assistant.index import (
     VECTOR_KINDS,
     IndexDirectory,
@@ -65,6 +66,7 @@ def build_index(
     embedder: Embedder,
     chunking: ChunkingOptions,
     progress: ProgressCallback | None = None,
+    recognizer: EntityRecognizer | None = None,
 ) -> BuildReport:
     """Index every article of ``corpus_dir`` as a new version that replaces all live ones."""
     started = time.perf_counter()
@@ -74,7 +76,7 @@ def build_index(
     if not loaded.articles:
         reasons = "; ".join(str(e) for e in loaded.errors) or "no .md or .txt files"
         raise IndexBuildError(f"no usable article in {corpus_dir} ({reasons})")
-    manifest = index_articles(loaded.articles, directory, embedder, chunking, progress)
+    manifest = index_articles(loaded.articles, directory, embedder, chunking, progress, recognizer)
     return BuildReport(manifest, len(loaded.articles), loaded.errors, time.perf_counter() - started)
 
 
@@ -84,21 +86,23 @@ def index_articles(
     embedder: Embedder,
     chunking: ChunkingOptions,
     progress: ProgressCallback | None = None,
+    recognizer: EntityRecognizer | None = None,
 ) -> Manifest:
     """Publish a new version whose live articles are exactly ``articles``."""
     size, overlap = chunking.max_tokens, chunking.overlap_sentences
     chunked = [(a, chunk_article(a.text, size, overlap)) for a in articles]
     passage_vectors, sentence_vectors = _embed(chunked, embedder, progress)
+    entities = _entities(chunked, recognizer, progress)
     store = Store(directory.store_path)
     try:
         version = _stored_version(store) + 1
         with store.transaction() as conn:
             for article_id in store.live_content_hashes():
                 store.remove_article(conn, article_id, version)
-            for (article, chunks), p_vecs, s_vecs in zip(
-                chunked, passage_vectors, sentence_vectors, strict=True
+            for (article, chunks), p_vecs, s_vecs, found in zip(
+                chunked, passage_vectors, sentence_vectors, entities, strict=True
             ):
-                store.add_article(conn, article, chunks, p_vecs, s_vecs, version)
+                store.add_article(conn, article, chunks, p_vecs, s_vecs, version, found)
             store.set_meta(conn, _VERSION_KEY, str(version))
             store.set_meta(conn, "model", embedder.name)
         manifest = _publish_full_version(
@@ -167,6 +171,22 @@ def _publish_full_version(
     )
     directory.publish(manifest)
     return manifest
+
+
+def _entities(
+    chunked: list[tuple[Article, Chunks]],
+    recognizer: EntityRecognizer | None,
+    progress: ProgressCallback | None,
+) -> list[list[list[Entity]]]:
+    """Named entities of every sentence, per article (empty without a recognizer)."""
+    if recognizer is None:
+        return [[[] for _ in chunks.sentences] for _, chunks in chunked]
+    found: list[list[list[Entity]]] = []
+    for done, (_, chunks) in enumerate(chunked, start=1):
+        found.append(recognizer.recognize([s.text for s in chunks.sentences]))
+        if progress:
+            progress("entities", done, len(chunked))
+    return found
 
 
 def _embed(

@@ -15,6 +15,7 @@ from assistant.answering import Answer, AnswerModel, AnswerOptions, AnswerSelect
 from assistant.config import Settings
 from assistant.conversation import Query, Turn, build_query
 from assistant.embedding import Embedder, load_embedder
+from assistant.entities import EntityRecognizer, load_recognizer
 from assistant.index import IndexDirectory, IndexStateError, Manifest, VectorIndex
 from assistant.indexing import BuildReport, ChunkingOptions, ProgressCallback, build_index, recover
 from assistant.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
@@ -163,7 +164,12 @@ def build(
         embedder,
         ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences),
         progress,
+        entity_recognizer(settings),
     )
+
+
+def entity_recognizer(settings: Settings) -> EntityRecognizer | None:
+    return load_recognizer(settings.ner_model) if settings.ner_model else None
 
 
 def _citations(answer: Answer, candidates: list[Candidate], top_k: int) -> list[Citation]:

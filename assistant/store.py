@@ -11,6 +11,7 @@ go on while a writer commits.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,9 +24,10 @@ import numpy as np
 from assistant.chunking import Chunks
 from assistant.corpus import Article
 from assistant.embedding import Vectors
+from assistant.entities import Entity
 from assistant.terms import fold_initialisms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,7 +65,8 @@ CREATE TABLE IF NOT EXISTS sentences (
     paragraph INTEGER NOT NULL,
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    entities TEXT NOT NULL DEFAULT '[]'  -- JSON [[start, end, label], ...], sentence offsets
 );
 CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_row, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
@@ -122,6 +125,7 @@ class SentenceRecord:
     end: int
     text: str
     vector: Vectors
+    entities: tuple[Entity, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ class Store:
         with self._write_lock:
             conn = self._connection()
             conn.executescript(_SCHEMA)
+            _migrate(conn)
             conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -202,6 +207,7 @@ class Store:
         passage_vectors: Vectors,
         sentence_vectors: Vectors,
         version: int,
+        sentence_entities: Sequence[Sequence[Entity]] | None = None,
     ) -> StoredRows:
         """Insert a live article with its passages, sentences, vectors and FTS rows."""
         if len(passage_vectors) != len(chunks.passages):
@@ -225,11 +231,16 @@ class Store:
             ),
         )
         article_row = int(cursor.lastrowid or 0)
+        entities = sentence_entities or [()] * len(chunks.sentences)
+        if len(entities) != len(chunks.sentences):
+            raise ValueError("one entity list per sentence is required")
         sentence_ids = []
-        for sentence, vector in zip(chunks.sentences, sentence_vectors, strict=True):
+        for sentence, vector, found in zip(
+            chunks.sentences, sentence_vectors, entities, strict=True
+        ):
             cursor = conn.execute(
-                'INSERT INTO sentences(article_row, ordinal, paragraph, start, "end", vector)'
-                " VALUES (?,?,?,?,?,?)",
+                'INSERT INTO sentences(article_row, ordinal, paragraph, start, "end", vector,'
+                " entities) VALUES (?,?,?,?,?,?,?)",
                 (
                     article_row,
                     sentence.ordinal,
@@ -237,6 +248,7 @@ class Store:
                     sentence.start,
                     sentence.end,
                     _blob(vector),
+                    json.dumps([[e.start, e.end, e.label] for e in found]),
                 ),
             )
             sentence_ids.append(int(cursor.lastrowid or 0))
@@ -435,6 +447,15 @@ class Store:
         return total, frequencies
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older schema up to date (columns only ever get added)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(sentences)")}
+    if "entities" not in columns:
+        # Version 1 had no entities: its sentences simply have none until re-indexed.
+        conn.execute("ALTER TABLE sentences ADD COLUMN entities TEXT NOT NULL DEFAULT '[]'")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
 def _blob(vector: Vectors) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
@@ -482,4 +503,5 @@ def _sentence_record(row: sqlite3.Row) -> SentenceRecord:
         end=int(row["end"]),
         text=row["sentence_text"],
         vector=np.frombuffer(row["vector"], dtype=np.float32),
+        entities=tuple(Entity(int(a), int(b), str(c)) for a, b, c in json.loads(row["entities"])),
     )

@@ -38,7 +38,12 @@ from assistant.evaluation import best_score
 from assistant.index import IndexDirectory
 from assistant.indexing import ChunkingOptions, index_articles
 from assistant.retrieval import Candidate, Retriever, lexical_terms
-from assistant.service import answer_model, answer_options, retrieval_options
+from assistant.service import (
+    answer_model,
+    answer_options,
+    entity_recognizer,
+    retrieval_options,
+)
 from assistant.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         directory = IndexDirectory(Path(tmp))
         chunking = ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences)
-        manifest = index_articles(articles, directory, embedder, chunking)
+        manifest = index_articles(
+            articles, directory, embedder, chunking, recognizer=entity_recognizer(settings)
+        )
         build_seconds = time.perf_counter() - started
         store = Store(directory.store_path)
         vectors = directory.load(manifest)

@@ -46,7 +46,7 @@ from assistant.embedding import Embedder
 from assistant.index import IndexDirectory
 from assistant.indexing import ChunkingOptions, index_articles
 from assistant.retrieval import Retriever
-from assistant.service import answer_options, retrieval_options
+from assistant.service import answer_options, entity_recognizer, retrieval_options
 from assistant.store import Store
 
 Matrix = npt.NDArray[np.float64]
@@ -160,7 +160,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = IndexDirectory(Path(tmp))
         chunking = ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences)
-        manifest = index_articles(articles, directory, embedder, chunking)
+        manifest = index_articles(
+            articles, directory, embedder, chunking, recognizer=entity_recognizer(settings)
+        )
         store = Store(directory.store_path)
         retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
         selector = AnswerSelector(store, answer_options(settings), AnswerModel.load(DEFAULT_MODEL))

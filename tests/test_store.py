@@ -84,3 +84,39 @@ def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
         pass
     assert store.counts().articles == 0
     assert store.lexical_search(["kept"], 5) == []
+
+
+def test_sentence_entities_round_trip_and_old_stores_migrate(tmp_path: Path) -> None:
+    import sqlite3
+
+    from assistant.entities import Entity
+
+    store = Store(tmp_path / "s.sqlite")
+    article = Article.create(title="A", text="Bessent flies to Madrid.")
+    chunks = chunk_article(article.text)
+    with store.transaction() as conn:
+        store.add_article(
+            conn,
+            article,
+            chunks,
+            vectors(1),
+            vectors(1),
+            1,
+            [[Entity(0, 7, "PERSON"), Entity(17, 23, "GPE")]],
+        )
+    ids, _ = store.live_vectors("passages")
+    (sentence,) = next(iter(store.sentences_in(store.passages(ids).values()).values()))
+    assert sentence.entities == (Entity(0, 7, "PERSON"), Entity(17, 23, "GPE"))
+    assert sentence.text[0:7] == "Bessent"
+    store.close()
+
+    # A store from schema version 1 (no entities column) opens and reads with none.
+    old = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(old)
+    conn.executescript(
+        "CREATE TABLE sentences (id INTEGER PRIMARY KEY, article_row INTEGER, ordinal INTEGER,"
+        ' paragraph INTEGER, start INTEGER, "end" INTEGER, vector BLOB);'
+    )
+    conn.close()
+    migrated = Store(old)
+    assert migrated.meta("schema_version") == "2"
