@@ -221,6 +221,8 @@ def find_highlight(
     anchors = _anchor_tokens(sentence, asked)
     best: tuple[float, int, Highlight] | None = None
     labels = _ENTITY_LABELS.get(qtype, frozenset())
+    head_match = _HEAD_NOUN.search(question)
+    head = stem(head_match.group(1)) if head_match else None
     # Entities of the right label first (priority 0), then each pattern in turn.
     sources: list[list[tuple[str, int]]] = [
         [(sentence[e.start : e.end], e.start) for e in entities if e.label in labels]
@@ -240,11 +242,16 @@ def find_highlight(
                 continue
             highlight = Highlight(start, start + len(text), text)
             closeness = _closeness(highlight, sentence, anchors)
+            if head and head in {stem(w) for w in span_words}:
+                closeness += 2.0  # "which province?" → "Jiangsu Province"
             key = (closeness, -priority)
             if best is None or key > (best[0], -best[1]):
                 best = (closeness, priority, highlight)
     return None if best is None else best[2]
 
+
+# The noun a "which/what X" question asks for.
+_HEAD_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]{3,})\b", re.IGNORECASE)
 
 _BREAKS = re.compile(r"\b(?:and|or|but|while|whereas)\b|[;:]")
 
