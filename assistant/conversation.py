@@ -11,7 +11,7 @@ context. The response shows the query, so the rewrite is visible.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from assistant.answer_types import QuestionType, find_highlight, question_type
 from assistant.terms import content_terms
@@ -50,7 +50,6 @@ class Query:
 
     question: str
     text: str
-    context_terms: list[str] = field(default_factory=list)
 
     @property
     def is_rewritten(self) -> bool:
@@ -74,12 +73,7 @@ def build_query(question: str, history: list[Turn]) -> Query:
     if resolved != question and not _ANAPHORA.search(resolved):
         return Query(question=question, text=resolved)
     # Something still points back (or nothing could be substituted): add the earlier question.
-    context = previous.question.strip()
-    own = set(content_terms(resolved))
-    context_terms = [t for t in dict.fromkeys(content_terms(context)) if t not in own]
-    return Query(
-        question=question, text=f"{resolved} {context}".strip(), context_terms=context_terms
-    )
+    return Query(question=question, text=f"{resolved} {previous.question.strip()}".strip())
 
 
 def referent(turn: Turn) -> tuple[QuestionType, str] | None:
