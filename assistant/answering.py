@@ -1,14 +1,16 @@
 """Answering: the sentence that answers, the short answer inside it, and whether to answer.
 
-Every sentence of the best retrieved passages is scored from evidence computed without
-another model call: its cosine with the question (sentence vectors are stored at index time),
-how much of the question's weighted key terms it covers, and whether it holds the kind of
-thing the question asks for (a date for "when", a number for "how many", a place for
-"where", a name for "who"). The best sentence, or it and the one before when it leans on it,
-is returned verbatim; the short answer is located by pattern inside it.
+Every sentence of the best retrieved passages gets named features computed without another
+model call (``SENTENCE_FEATURES``): its cosine with the question (sentence vectors are stored
+at index time), how much of the question's terms it covers, plain and IDF-weighted, phrase
+overlap, and whether it holds the kind of answer the question asks for (``answer_types``).
+A linear model over them ranks the sentences. The best sentence, or it and the one before
+when it opens by pointing back ("It ...", "This ..."), is returned verbatim, with the short
+answer found inside it (named entities stored at index time, then patterns).
 
-Abstention: the confidence combines those signals; below ``min_confidence`` the assistant
-says the sources do not answer rather than guess.
+Abstention: a second linear model turns the best sentence's evidence into a confidence in
+[0, 1]; below the threshold the assistant says the sources do not answer rather than guess.
+Both models and the threshold live in a JSON file (``answer_model.json`` by default).
 """
 
 from __future__ import annotations
