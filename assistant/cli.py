@@ -14,9 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assistant.config import Settings, get_settings
 from assistant.embedding import ModelLoadError
+from assistant.entities import EntityModelError
 from assistant.index import IndexDirectory, IndexStateError
 from assistant.indexing import IndexBuildError
 from assistant.service import AskResult, AssistantService, build
+
+# Everything that can stop the assistant from starting, each with a message that says why.
+STARTUP_ERRORS = (ModelLoadError, EntityModelError, IndexBuildError, IndexStateError, ValueError)
 
 app = typer.Typer(
     help="Extractive, cited answers from a collection of news articles.",
@@ -92,7 +96,7 @@ def index(
 
         try:
             report = build(settings, progress=progress)
-        except (ModelLoadError, IndexBuildError, IndexStateError) as exc:
+        except STARTUP_ERRORS as exc:
             raise _fail(str(exc)) from exc
     for skipped in report.skipped:
         errors.print(f"[yellow]skipped:[/] {escape(str(skipped))}")
@@ -117,7 +121,7 @@ def ask(
     _setup_logging(settings)
     try:
         service = AssistantService.open(settings)
-    except (ModelLoadError, IndexBuildError, IndexStateError) as exc:
+    except STARTUP_ERRORS as exc:
         raise _fail(str(exc)) from exc
     _print_result(service.ask(question, top_k))
     service.close()
@@ -190,7 +194,7 @@ def evaluate(
     try:
         service = AssistantService.open(settings)
         question_set = load_questions(questions)
-    except (ModelLoadError, IndexBuildError, IndexStateError, OSError, ValueError) as exc:
+    except (*STARTUP_ERRORS, OSError) as exc:
         raise _fail(str(exc)) from exc
     report = evaluate(service, question_set)
     figures = report.figures()
@@ -255,7 +259,7 @@ def serve(
     _setup_logging(settings)
     try:
         service = AssistantService.open(settings)
-    except (ModelLoadError, IndexBuildError, IndexStateError) as exc:
+    except STARTUP_ERRORS as exc:
         raise _fail(str(exc)) from exc
     errors.print(
         f"serving index version {service.health().index_version} "

@@ -38,3 +38,19 @@ def test_index_then_ask_in_the_terminal(tmp_path: Path) -> None:
 def test_a_blank_question_is_refused() -> None:
     result = runner.invoke(app, ["ask", "  "])
     assert result.exit_code == 1
+
+
+def test_an_unusable_setting_is_a_clear_start_up_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.config import get_settings
+
+    monkeypatch.setenv("ASSISTANT_ANSWER_MODEL", str(tmp_path / "missing.json"))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["ask", "Where?", "--index-dir", str(tmp_path / "index")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    flat = "".join(result.output.split())  # the console wraps long lines
+    assert "answermodel" in flat and "missing.jsoncannotbeused" in flat
