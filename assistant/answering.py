@@ -176,14 +176,18 @@ class AnswerSelector:
         )
 
     def rank(
-        self, query: Query, query_vector: Vectors, candidates: list[Candidate]
+        self,
+        query: Query,
+        query_vector: Vectors,
+        candidates: list[Candidate],
+        terms: QuestionTerms | None = None,
     ) -> list[ScoredSentence]:
         """Every sentence of the considered passages, best first."""
         considered = candidates[: self.options.passages_considered]
         if not considered:
             return []
         qtype = question_type(query.question)
-        terms = self._question_terms(query)
+        terms = terms or self.question_terms(query)
         sentences_by_passage = self.store.sentences_in([c.passage for c in considered])
         top_retrieval = max(c.score for c in considered)
         scored = [
@@ -207,11 +211,13 @@ class AnswerSelector:
         scored.sort(key=lambda s: -s.score)
         return scored
 
-    def answerable_features(self, query: Query, ranked: list[ScoredSentence]) -> dict[str, float]:
+    def answerable_features(
+        self, query: Query, ranked: list[ScoredSentence], terms: QuestionTerms | None = None
+    ) -> dict[str, float]:
         """Evidence that the best of ``ranked`` answers the question."""
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else best.score - 5.0
-        terms = self._question_terms(query)
+        terms = terms or self.question_terms(query)
         present = set(content_terms(best.sentence.text))
         own_weights = [terms.weights[t] for t in terms.own]
         missing = [terms.weights[t] for t in terms.own if t not in present]
@@ -231,11 +237,13 @@ class AnswerSelector:
         }
 
     def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
-        ranked = self.rank(query, query_vector, candidates)
+        terms = self.question_terms(query)  # corpus statistics: looked up once per question
+        ranked = self.rank(query, query_vector, candidates, terms)
         if not ranked:
             return _no_answer()
         best = ranked[0]
-        confidence = self.model.answerable.probability(self.answerable_features(query, ranked))
+        evidence = self.answerable_features(query, ranked, terms)
+        confidence = self.model.answerable.probability(evidence)
         if confidence < self.min_confidence:
             return _no_answer(confidence)
         siblings = [s.sentence for s in ranked if s.passage.id == best.passage.id]
@@ -259,7 +267,7 @@ class AnswerSelector:
             confidence=confidence,
         )
 
-    def _question_terms(self, query: Query) -> QuestionTerms:
+    def question_terms(self, query: Query) -> QuestionTerms:
         """IDF per stemmed question term; context terms of a follow-up count half."""
         own = [w for w in words(query.question) if w not in STOP_WORDS]
         context = [w for w in words(query.text) if w not in STOP_WORDS and w not in own]
