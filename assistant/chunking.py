@@ -27,6 +27,7 @@ ABBREVIATIONS = frozenset(
     rev fr hon st jr sr messrs mme mmes esq amb atty jan feb mar apr jun jul aug sep sept
     oct nov dec mon tue tues wed thu thur thurs fri sat sun inc corp co ltd llc plc bros
     dept univ assn est approx vs etc al fig figs vol vols no nos pp ft mt ave blvd rd hwy sq
+    ca cf viz
     """.split()
 )
 # Words that open a sentence: after an initialism such as "U.S." they mark a real break.

@@ -39,6 +39,10 @@ def sentences(text: str) -> list[str]:
             ["A ship in port on Aug. 7, 2025. /Courtesy of Yonhap News"],
         ),
         ("no final stop", ["no final stop"]),
+        (
+            "It had ca. 2 million people. Then it grew.",
+            ["It had ca. 2 million people.", "Then it grew."],
+        ),
     ],
 )
 def test_sentence_splitting_survives_news_abbreviations(text: str, expected: list[str]) -> None:
