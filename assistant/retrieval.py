@@ -17,7 +17,7 @@ articles, this beats reciprocal rank fusion (kept as an option) by 5 points of r
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from assistant.embedding import Vectors
@@ -26,16 +26,12 @@ from assistant.store import PassageRecord, Store
 from assistant.terms import STOP_WORDS, words
 
 
-@dataclass
+@dataclass(frozen=True)
 class Candidate:
-    """A retrieved passage with its fused score and the evidence behind it."""
+    """A retrieved passage with its fused score."""
 
     passage: PassageRecord
     score: float
-    dense: float = 0.0
-    sentence_dense: float = 0.0
-    lexical: float = 0.0
-    ranks: dict[str, int] = field(default_factory=dict)
 
 
 class Fusion(StrEnum):
@@ -75,10 +71,6 @@ class Retriever:
             "sentence": sentence_passages,
             "lexical": lexical,
         }
-        ranks: dict[int, dict[str, int]] = defaultdict(dict)
-        for name, hits in ranked_lists.items():
-            for rank, (passage_id, _) in enumerate(hits, start=1):
-                ranks[passage_id][name] = rank
         fused = (
             self._rrf(ranked_lists)
             if self.options.fusion == Fusion.RRF
@@ -86,20 +78,7 @@ class Retriever:
         )
         order = sorted(fused, key=lambda pid: -fused[pid])
         records = self.store.passages(order[: max(top_k, n)])
-        scores = {name: dict(hits) for name, hits in ranked_lists.items()}
-        candidates = [
-            Candidate(
-                passage=records[pid],
-                score=fused[pid],
-                dense=scores["dense"].get(pid, 0.0),
-                sentence_dense=scores["sentence"].get(pid, 0.0),
-                lexical=scores["lexical"].get(pid, 0.0),
-                ranks=ranks[pid],
-            )
-            for pid in order
-            if pid in records
-        ]
-        return candidates
+        return [Candidate(records[pid], fused[pid]) for pid in order if pid in records]
 
     def _weighted(self, lists: dict[str, list[tuple[int, float]]]) -> dict[int, float]:
         o = self.options
