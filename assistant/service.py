@@ -134,6 +134,10 @@ class AssistantService:
         self.store.close()
 
 
+def chunking_options(settings: Settings) -> ChunkingOptions:
+    return ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences)
+
+
 def retrieval_options(settings: Settings) -> RetrievalOptions:
     return RetrievalOptions(
         candidates=settings.candidates,
@@ -162,7 +166,7 @@ def build(
         settings.corpus_dir,
         IndexDirectory(settings.index_dir),
         embedder,
-        ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences),
+        chunking_options(settings),
         progress,
         entity_recognizer(settings),
     )

@@ -35,12 +35,13 @@ from assistant.conversation import Query
 from assistant.corpus import Article
 from assistant.embedding import Embedder
 from assistant.evaluation import best_score
-from assistant.index import IndexDirectory
-from assistant.indexing import ChunkingOptions, index_articles
+from assistant.index import IndexDirectory, Manifest
+from assistant.indexing import index_articles
 from assistant.retrieval import Candidate, Retriever, lexical_terms
 from assistant.service import (
     answer_model,
     answer_options,
+    chunking_options,
     entity_recognizer,
     retrieval_options,
 )
@@ -106,6 +107,19 @@ def load(path: Path) -> tuple[list[Article], list[SquadQuestion]]:
     return articles, questions
 
 
+def index_squad(
+    articles: Sequence[Article], directory: IndexDirectory, settings: Settings, embedder: Embedder
+) -> Manifest:
+    """Index the paragraphs exactly as the service indexes a corpus under ``settings``."""
+    return index_articles(
+        articles,
+        directory,
+        embedder,
+        chunking_options(settings),
+        recognizer=entity_recognizer(settings),
+    )
+
+
 def rank_of(article_ids: Sequence[str], gold: str) -> int | None:
     seen: list[str] = []
     for article_id in article_ids:
@@ -136,10 +150,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         directory = IndexDirectory(Path(tmp))
-        chunking = ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences)
-        manifest = index_articles(
-            articles, directory, embedder, chunking, recognizer=entity_recognizer(settings)
-        )
+        manifest = index_squad(articles, directory, settings, embedder)
         build_seconds = time.perf_counter() - started
         store = Store(directory.store_path)
         vectors = directory.load(manifest)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from squad import DEFAULT_DATA, ROOT, load
+from squad import DEFAULT_DATA, ROOT, index_squad, load
 
 from assistant.answering import (
     ANSWERABLE_FEATURES,
@@ -44,9 +44,8 @@ from assistant.config import Settings
 from assistant.conversation import Query
 from assistant.embedding import Embedder
 from assistant.index import IndexDirectory
-from assistant.indexing import ChunkingOptions, index_articles
 from assistant.retrieval import Retriever
-from assistant.service import answer_options, entity_recognizer, retrieval_options
+from assistant.service import answer_options, retrieval_options
 from assistant.store import Store
 
 Matrix = npt.NDArray[np.float64]
@@ -159,10 +158,7 @@ def main() -> None:
     embedder = Embedder(settings.model)
     with tempfile.TemporaryDirectory() as tmp:
         directory = IndexDirectory(Path(tmp))
-        chunking = ChunkingOptions(settings.passage_max_tokens, settings.passage_overlap_sentences)
-        manifest = index_articles(
-            articles, directory, embedder, chunking, recognizer=entity_recognizer(settings)
-        )
+        manifest = index_squad(articles, directory, settings, embedder)
         store = Store(directory.store_path)
         retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
         selector = AnswerSelector(store, answer_options(settings), AnswerModel.load(DEFAULT_MODEL))
