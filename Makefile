@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test setup lint typecheck clean
+.PHONY: run test setup browser screenshots lint typecheck clean
 
 # The venv is rebuilt when pyproject.toml changes. torch goes first, pinned, so pip
 # takes the CPU wheel on disk instead of pulling a multi-GB CUDA build.
@@ -16,6 +16,18 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The browser tests drive Debian's chromium (never `playwright install`: it downloads).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -qq chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+browser: $(CHROMIUM)
+
+# Pictures of the pages at desktop and phone width, light and dark, into docs/screenshots/.
+screenshots: setup browser
+	ASSISTANT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser tests/test_browser.py
+
 run: setup
 	$(BIN)/assistant serve
 
@@ -26,7 +38,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(BIN)/pytest
 
 clean:

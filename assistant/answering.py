@@ -54,6 +54,17 @@ class Answer:
     confidence: float
 
 
+#: Answers at least this confident are called a strong match.
+STRONG_MATCH = 0.75
+
+
+def confidence_label(answered: bool, confidence: float) -> str:
+    """The confidence in words, for people: a strong or a weak match, or none."""
+    if not answered:
+        return "no answer in the sources"
+    return "strong match" if confidence >= STRONG_MATCH else "weak match"
+
+
 @dataclass(frozen=True)
 class AnswerOptions:
     min_confidence: float | None = None  # None: the answer model's own threshold

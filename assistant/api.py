@@ -9,26 +9,26 @@ touches the store or the index. Every error answers with one JSON shape::
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant import web
+from assistant.answering import confidence_label
 from assistant.config import Settings, get_settings
 from assistant.conversation import Turn
+from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, ServiceDep
 from assistant.service import AskResult, AssistantService
 from assistant.store import ArticleRecord
 
 log = logging.getLogger(__name__)
-
-MAX_QUESTION_CHARS = 1000
-MAX_TOP_K = 10
-MAX_HISTORY_TURNS = 10
 
 
 # --- request and response models ---------------------------------------------------------
@@ -78,6 +78,7 @@ class AskResponse(BaseModel):
     answer: str | None
     highlight: HighlightOut | None
     confidence: float
+    confidence_label: str = Field(description='The confidence in words, e.g. "strong match".')
     citations: list[CitationOut]
     question: str
     query: str = Field(description="What was searched: the question, rewritten for follow-ups.")
@@ -119,17 +120,6 @@ class ErrorOut(BaseModel):
     detail: list[dict[str, Any]] | None = None
 
 
-# --- dependencies ------------------------------------------------------------------------
-
-
-def get_service(request: Request) -> AssistantService:
-    service: AssistantService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[AssistantService, Depends(get_service)]
-
-
 # --- routes ------------------------------------------------------------------------------
 
 
@@ -168,6 +158,7 @@ def to_response(result: AskResult) -> AskResponse:
         if highlight
         else None,
         confidence=round(answer.confidence, 4),
+        confidence_label=confidence_label(answer.answered, answer.confidence),
         citations=[
             CitationOut(
                 n=c.n,
@@ -248,6 +239,30 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(status_code=500, content=body.model_dump())
 
 
+# --- security headers -----------------------------------------------------------------------
+
+#: Scripts, styles and images only from this app: no inline script, no CDN, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 # --- the app -----------------------------------------------------------------------------
 
 _ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
@@ -275,6 +290,9 @@ def create_app(
         description="Extractive, cited answers from a collection of news articles.",
         lifespan=lifespan,
     )
+    app.state.templates = web.templates(settings.web_dir)
+    app.state.examples = web.Examples()
+    app.middleware("http")(_security_headers)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected_error)
@@ -302,4 +320,6 @@ def create_app(
         tags=["articles"],
     )
     app.add_api_route("/health", health, methods=["GET"], response_model=HealthOut, tags=["status"])
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static")
     return app

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     answer_model: Path | None = None
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
+    # Templates and static files of the web pages (the repository's web/ by default).
+    web_dir: Path = Path(__file__).resolve().parent.parent / "web"
+
     log_level: str = "info"
 
 

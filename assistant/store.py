@@ -11,6 +11,7 @@ go on while a writer commits.
 
 from __future__ import annotations
 
+import collections
 import json
 import sqlite3
 import threading
@@ -346,6 +347,21 @@ class Store:
             .fetchone()
         )
         return None if row is None else _article_record(row, with_text=True)
+
+    def entity_mentions(self, labels: Sequence[str]) -> collections.Counter[tuple[str, str]]:
+        """How often each (entity text, label) of the given labels occurs in live sentences."""
+        wanted = set(labels)
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        rows = self._connection().execute(
+            'SELECT substr(a.text, s.start + 1, s."end" - s.start) AS text, s.entities'
+            " FROM sentences s JOIN articles a ON a.row = s.article_row"
+            " WHERE a.removed_version IS NULL AND s.entities != '[]'"
+        )
+        for row in rows:
+            for start, end, label in json.loads(row["entities"]):
+                if label in wanted:
+                    counts[(str(row["text"])[start:end], str(label))] += 1
+        return counts
 
     def live_content_hashes(self) -> dict[str, str]:
         """Article id → content hash, for every live article."""

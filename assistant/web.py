@@ -1,0 +1,247 @@
+"""Web: the chat page and the article pages, rendered with Jinja2 from ``web/templates``.
+
+Everything works without JavaScript: the question form posts here and gets the whole
+conversation back as HTML. With JavaScript on, ``web/static/app.js`` asks ``/ask`` instead
+and draws the same markup. Citations link to ``/articles/{id}?start=..&end=..``, where the
+cited span is marked by its offsets (never found again by string search).
+
+Routes stay thin: they turn service results into the small view objects below, which the
+templates show. Jinja2 autoescaping is on for every template, so no text from a question,
+an answer or an article is ever markup.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from assistant.answering import confidence_label
+from assistant.conversation import Turn
+from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, ServiceDep
+from assistant.service import AskResult, AssistantService
+from assistant.store import ArticleRecord
+from assistant.suggestions import TEMPLATES, example_questions
+
+CITED = 3  # citations shown per answer
+
+
+# --- views: what the templates show --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitationView:
+    n: int
+    title: str
+    details: str  # "source · date", either may be missing
+    passage: str
+    href: str
+
+
+@dataclass(frozen=True)
+class TurnView:
+    question: str
+    query: str
+    answered: bool
+    # The answer split around its short answer, so templates mark it without parsing text.
+    before: str
+    highlight: str
+    after: str
+    confidence: float
+    confidence_label: str
+    citations: list[CitationView]
+
+
+def article_href(article_id: str, start: int | None = None, end: int | None = None) -> str:
+    """The article page, with ``[start, end)`` marked; ``#cited`` scrolls to it without JS."""
+    path = f"/articles/{quote(article_id, safe='')}"
+    if start is None or end is None:
+        return path
+    return f"{path}?{urlencode({'start': start, 'end': end})}#cited"
+
+
+def turn_view(result: AskResult) -> TurnView:
+    answer = result.answer
+    text = answer.text or ""
+    mark = answer.highlight
+    before, highlight, after = (
+        (text[: mark.start], text[mark.start : mark.end], text[mark.end :])
+        if mark
+        else (text, "", "")
+    )
+    citations = [
+        CitationView(
+            n=c.n,
+            title=c.passage.title,
+            details=" · ".join(x for x in (c.passage.source, c.passage.published) if x),
+            passage=c.passage.text,
+            href=article_href(c.passage.article_id, c.passage.start, c.passage.end),
+        )
+        for c in result.citations
+    ]
+    return TurnView(
+        question=result.query.question,
+        query=result.query.text,
+        answered=answer.answered,
+        before=before,
+        highlight=highlight,
+        after=after,
+        confidence=answer.confidence,
+        confidence_label=confidence_label(answer.answered, answer.confidence),
+        citations=citations,
+    )
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    article: ArticleRecord
+    before: str
+    cited: str
+    after: str
+    notice: str | None  # why a requested span is not shown
+    link: str | None  # the article's own URL, when it is a web address
+
+
+def article_view(article: ArticleRecord, start: int | None, end: int | None) -> ArticleView:
+    text = article.text or ""
+    notice = None
+    before, cited, after = text, "", ""
+    if start is not None or end is not None:
+        if start is not None and end is not None and 0 <= start < end <= len(text):
+            before, cited, after = text[:start], text[start:end], text[end:]
+        else:
+            notice = "The requested passage is not within this article; showing it whole."
+    url = article.url or ""
+    link = url if urlsplit(url).scheme in ("http", "https") else None
+    return ArticleView(article, before, cited, after, notice, link)
+
+
+# --- the conversation without JavaScript ---------------------------------------------------
+
+
+def replay(service: AssistantService, questions: list[str]) -> list[TurnView]:
+    """Answer each question with the ones before it as history, as the chat did."""
+    history: list[Turn] = []
+    turns = []
+    for question in questions:
+        result = service.ask(question, CITED, history[-MAX_HISTORY_TURNS:])
+        turns.append(turn_view(result))
+        history.append(Turn(question, result.answer.text))
+    return turns
+
+
+def question_problem(question: str) -> str | None:
+    if not question.strip():
+        return "Please type a question."
+    if len(question) > MAX_QUESTION_CHARS:
+        return (
+            f"That question is {len(question):,} characters long; "
+            f"please keep it under {MAX_QUESTION_CHARS:,}."
+        )
+    return None
+
+
+# --- dependencies ----------------------------------------------------------------------------
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+
+
+class Examples:
+    """Example questions for the empty chat, computed once per index version."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cached: tuple[int, list[str]] | None = None
+
+    def __call__(self, service: AssistantService) -> list[str]:
+        version = service.health().index_version
+        with self._lock:
+            if self._cached is None or self._cached[0] != version:
+                mentions = dict(service.store.entity_mentions(list(TEMPLATES)))
+                self._cached = (version, example_questions(mentions, service.ask))
+            return self._cached[1]
+
+
+def get_examples(request: Request, service: ServiceDep) -> list[str]:
+    examples: Examples = request.app.state.examples
+    return examples(service)
+
+
+ExamplesDep = Annotated[list[str], Depends(get_examples)]
+
+
+# --- routes -------------------------------------------------------------------------------
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/")
+def chat(request: Request, templates: TemplatesDep, examples: ExamplesDep) -> Response:
+    return templates.TemplateResponse(
+        request, "chat.html", {"turns": [], "examples": examples, "error": None}
+    )
+
+
+@router.post("/")
+def chat_post(
+    request: Request,
+    service: ServiceDep,
+    templates: TemplatesDep,
+    examples: ExamplesDep,
+    question: Annotated[str, Form()] = "",
+    history: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """The form's fallback: the whole conversation, with the new answer last."""
+    earlier = [q for q in (history or []) if not question_problem(q)][-MAX_HISTORY_TURNS:]
+    error = question_problem(question)
+    turns = replay(service, earlier if error else [*earlier, question])
+    context = {"turns": turns, "examples": examples, "error": error, "draft": question}
+    status = 422 if error else 200
+    return templates.TemplateResponse(request, "chat.html", context, status_code=status)
+
+
+@router.get("/articles")
+def articles(request: Request, service: ServiceDep, templates: TemplatesDep) -> Response:
+    return templates.TemplateResponse(request, "articles.html", {"articles": service.articles()})
+
+
+@router.get("/articles/{article_id}")
+def article(
+    request: Request,
+    article_id: str,
+    service: ServiceDep,
+    templates: TemplatesDep,
+    start: Annotated[int | None, Query()] = None,
+    end: Annotated[int | None, Query()] = None,
+) -> Response:
+    record = service.article(article_id)
+    if record is None:
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"title": "Article not found", "message": f"There is no article with id {article_id}."},
+            status_code=404,
+        )
+    return templates.TemplateResponse(
+        request, "article.html", {"view": article_view(record, start, end)}
+    )
+
+
+def templates(web_dir: Path) -> Jinja2Templates:
+    """The page templates; autoescaping is on for all of them, whatever their file name."""
+    found = Jinja2Templates(directory=web_dir / "templates")
+    found.env.autoescape = True
+    found.env.globals["article_href"] = article_href
+    return found

@@ -1,0 +1,175 @@
+// News assistant: the chat without page reloads, and the cited passage brought into view.
+// Everything here is an enhancement: without JavaScript the forms post to the server and
+// the pages render the same markup. Text is only ever set with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const MAX_HISTORY = 10;
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function articleHref(citation) {
+    const query = new URLSearchParams({ start: String(citation.start), end: String(citation.end) });
+    return "/articles/" + encodeURIComponent(citation.article_id) + "?" + query + "#cited";
+  }
+
+  function confidenceClass(data) {
+    if (!data.answered) return "none";
+    return data.confidence_label === "strong match" ? "strong" : "weak";
+  }
+
+  // The same structure as web/templates/_turn.html.
+  function renderTurn(data) {
+    const turn = el("article", "turn");
+    turn.dataset.answered = String(data.answered);
+    turn.dataset.question = data.question;
+    turn.dataset.answer = data.answered ? data.answer : "";
+
+    const question = el("p", "question");
+    question.append(el("span", "visually-hidden", "You asked: "), data.question);
+    turn.append(question);
+
+    const reply = el("div", "reply");
+    if (data.query !== data.question) reply.append(el("p", "query", "Searched for: " + data.query));
+    if (data.answered) {
+      const text = el("blockquote", "answer-text");
+      const h = data.highlight;
+      if (h) {
+        text.append(data.answer.slice(0, h.start), el("mark", "short-answer", data.answer.slice(h.start, h.end)), data.answer.slice(h.end));
+      } else {
+        text.textContent = data.answer;
+      }
+      reply.append(text);
+    } else {
+      const closest = data.citations.length ? " These passages come closest:" : "";
+      reply.append(el("p", "no-answer", "The articles do not answer this question." + closest));
+    }
+    const label = data.confidence_label.charAt(0).toUpperCase() + data.confidence_label.slice(1);
+    const percent = Math.round(data.confidence * 100);
+    reply.append(el("p", "confidence " + confidenceClass(data), label + " · confidence " + percent + "%"));
+
+    if (data.citations.length) {
+      const list = el("ol", "citations");
+      list.setAttribute("aria-label", "Sources");
+      for (const c of data.citations) {
+        const item = el("li");
+        const chip = el("a", "chip");
+        chip.href = articleHref(c);
+        chip.append(el("span", "n", "[" + c.n + "]"), " ", el("span", "title", c.title));
+        const details = [c.source, c.published].filter(Boolean).join(" · ");
+        if (details) chip.append(" ", el("span", "details", details));
+        item.append(chip);
+        if (!data.answered) item.append(el("p", "passage", c.passage));
+        list.append(item);
+      }
+      reply.append(list);
+    }
+    turn.append(reply);
+    return turn;
+  }
+
+  function setupChat(form) {
+    const box = form.querySelector("#question");
+    const send = form.querySelector("#send");
+    const error = form.querySelector("#ask-error");
+    const pending = document.getElementById("pending");
+    const conversation = document.getElementById("conversation");
+    const examples = document.getElementById("examples");
+    let busy = false;
+
+    // Turns already on the page (rendered by the server) are the history to start from.
+    const history = Array.from(conversation.querySelectorAll(".turn")).map((t) => ({
+      question: t.dataset.question,
+      answer: t.dataset.answer || null,
+    }));
+
+    function showError(message) {
+      error.textContent = message;
+      error.hidden = !message;
+    }
+
+    async function ask(question) {
+      if (busy) return;
+      if (!question.trim()) {
+        showError("Please type a question.");
+        box.focus();
+        return;
+      }
+      busy = true;
+      send.disabled = true;
+      pending.hidden = false;
+      showError("");
+      try {
+        const response = await fetch("/ask", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ question: question, top_k: 3, history: history.slice(-MAX_HISTORY) }),
+        });
+        const data = await response.json().catch(() => null);
+        if (!response.ok || !data) {
+          showError((data && data.message) || "The assistant could not answer (HTTP " + response.status + ").");
+          return;
+        }
+        conversation.append(renderTurn(data));
+        history.push({ question: data.question, answer: data.answered ? data.answer : null });
+        examples.hidden = true;
+        box.value = "";
+        conversation.lastElementChild.scrollIntoView({ block: "nearest" });
+      } catch (err) {
+        showError("The assistant cannot be reached. Check the connection and try again.");
+      } finally {
+        busy = false;
+        send.disabled = false;
+        pending.hidden = true;
+        box.focus();
+      }
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      ask(box.value);
+    });
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    for (const example of document.querySelectorAll("form.example")) {
+      example.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const button = example.querySelector("button");
+        box.value = button.value;
+        ask(button.value);
+      });
+    }
+    document.getElementById("new-conversation").addEventListener("click", (event) => {
+      event.preventDefault();
+      history.length = 0;
+      conversation.replaceChildren();
+      for (const hidden of form.querySelectorAll('input[name="history"]')) hidden.remove();
+      examples.hidden = false;
+      showError("");
+      box.value = "";
+      box.focus();
+    });
+  }
+
+  function showCited() {
+    const cited = document.getElementById("cited");
+    if (!cited) return;
+    cited.scrollIntoView({ block: "center" });
+    cited.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("ask-form");
+    if (form) setupChat(form);
+    showCited();
+  });
+})();
