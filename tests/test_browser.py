@@ -315,3 +315,36 @@ def test_keyboard_reaches_the_question_box_and_the_citations(page: tuple[Page, C
         tab.keyboard.press("Shift+Tab")
         focused.add(tab.evaluate("document.activeElement.className"))
     assert "chip" in focused
+
+
+def test_pending_indicator_shows_while_waiting(page: tuple[Page, Console]) -> None:
+    tab, _ = page
+    tab.goto("/")
+    # Hold every /ask response for a moment, so the waiting state can be seen.
+    tab.evaluate(
+        """() => {
+            const original = window.fetch;
+            window.fetch = (...args) =>
+                new Promise((resolve) => setTimeout(() => resolve(original(...args)), 600));
+        }"""
+    )
+    tab.fill("#question", "What is TikTok?")
+    tab.press("#question", "Enter")
+    assert tab.locator("#pending").is_visible()
+    assert tab.locator("#send").is_disabled()
+    tab.locator(".turn").first.wait_for()
+    assert tab.locator("#pending").is_hidden()
+    assert tab.locator("#send").is_enabled()
+
+
+def test_too_long_question_gets_the_api_message(page: tuple[Page, Console]) -> None:
+    tab, console = page
+    tab.goto("/")
+    tab.fill("#question", "why " * 300)
+    tab.press("#question", "Enter")
+    error = tab.locator("#ask-error")
+    error.wait_for()
+    assert "the limit is 1000" in error.inner_text()
+    assert tab.locator(".turn").count() == 0
+    # The browser logs the refused request itself; that is expected here.
+    console.errors = [e for e in console.errors if "422" not in e]
