@@ -17,107 +17,27 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant import web
+from assistant import admin, web
 from assistant.answering import confidence_label
 from assistant.config import Settings, get_settings
 from assistant.conversation import Turn
-from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, ServiceDep
+from assistant.dependencies import ServiceDep
+from assistant.schemas import (
+    ArticleDetail,
+    ArticleSummary,
+    AskRequest,
+    AskResponse,
+    CitationOut,
+    ErrorOut,
+    HealthOut,
+    HighlightOut,
+)
 from assistant.service import AskResult, AssistantService
 from assistant.store import ArticleRecord
 
 log = logging.getLogger(__name__)
-
-
-# --- request and response models ---------------------------------------------------------
-
-
-class HistoryTurn(BaseModel):
-    question: str = Field(max_length=MAX_QUESTION_CHARS)
-    answer: str | None = Field(default=None, max_length=10_000)
-
-
-class AskRequest(BaseModel):
-    question: str = Field(description="The question, 1 to 1,000 characters.")
-    top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="How many passages to cite.")
-    history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
-
-    @field_validator("question")
-    @classmethod
-    def _question_is_usable(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}")
-        return value
-
-
-class HighlightOut(BaseModel):
-    start: int
-    end: int
-    text: str
-
-
-class CitationOut(BaseModel):
-    n: int
-    article_id: str
-    title: str
-    source: str | None
-    url: str | None
-    published: str | None
-    passage: str
-    start: int
-    end: int
-    score: float
-
-
-class AskResponse(BaseModel):
-    answered: bool
-    answer: str | None
-    highlight: HighlightOut | None
-    confidence: float
-    confidence_label: str = Field(description='The confidence in words, e.g. "strong match".')
-    citations: list[CitationOut]
-    question: str
-    query: str = Field(description="What was searched: the question, rewritten for follow-ups.")
-    answer_start: int | None = Field(description="Offset of the answer in the cited article.")
-    answer_end: int | None
-    timings_ms: dict[str, float]
-
-
-class ArticleSummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    title: str
-    source: str | None
-    url: str | None
-    published: str | None
-    language: str | None
-    passages: int
-
-
-class ArticleDetail(ArticleSummary):
-    text: str
-
-
-class HealthOut(BaseModel):
-    status: str
-    index_version: int
-    articles: int
-    passages: int
-    sentences: int
-    model: str
-    corpus_hash: str
-    created_at: str
-
-
-class ErrorOut(BaseModel):
-    error: str
-    message: str
-    detail: list[dict[str, Any]] | None = None
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -224,7 +144,15 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        415: "unsupported_media_type",
+        422: "invalid_article",
+    }.get(exc.status_code, "http_error")
     body = ErrorOut(error=code, message=str(exc.detail))
     return JSONResponse(
         status_code=exc.status_code,
@@ -290,6 +218,7 @@ def create_app(
         description="Extractive, cited answers from a collection of news articles.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.templates = web.templates(settings.web_dir)
     app.state.examples = web.Examples()
     app.middleware("http")(_security_headers)
@@ -320,6 +249,7 @@ def create_app(
         tags=["articles"],
     )
     app.add_api_route("/health", health, methods=["GET"], response_model=HealthOut, tags=["status"])
+    app.include_router(admin.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static")
     return app

@@ -1,4 +1,4 @@
-"""CLI: ``assistant index | ask | serve``, thin commands over the service."""
+"""CLI: `assistant index | ingest | remove | ask | eval | serve`, thin over the service."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.config import Settings, get_settings
+from assistant.corpus import ArticleError, iter_article_files, load_article
 from assistant.embedding import ModelLoadError
 from assistant.entities import EntityModelError
 from assistant.index import IndexDirectory, IndexStateError
-from assistant.indexing import IndexBuildError
+from assistant.indexing import Action, IndexBuildError, IngestReport
 from assistant.service import AskResult, AssistantService, build
+from assistant.watch import CorpusWatcher
 
 # Everything that can stop the assistant from starting, each with a message that says why.
 STARTUP_ERRORS = (ModelLoadError, EntityModelError, IndexBuildError, IndexStateError, ValueError)
@@ -105,6 +107,70 @@ def index(
         f"index version {m.version}: {m.counts['articles']} articles, "
         f"{m.counts['passages']} passages, {m.counts['sentences']} sentences "
         f"in {report.seconds:.1f}s → {settings.index_dir}"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Article files (.md, .txt, .html) or folders of them.")
+    ],
+    index_dir: IndexDirOption = None,
+    corpus_dir: CorpusDirOption = None,
+) -> None:
+    """Add or update articles in the index while it keeps serving; copies them into corpus/."""
+    settings = _settings(index_dir, corpus_dir)
+    _setup_logging(settings)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise _fail(f"not found: {', '.join(str(p) for p in missing)}")
+    articles, failed = [], 0
+    for path in iter_article_files(paths):
+        try:
+            articles.append(load_article(path))
+        except ArticleError as exc:
+            failed += 1
+            errors.print(f"[yellow]skipped:[/] {escape(str(exc))}")
+    if not articles:
+        raise _fail("no usable article to ingest")
+    try:
+        service = AssistantService.open(settings)
+        report = service.ingest(articles, origin="cli")
+    except STARTUP_ERRORS as exc:
+        raise _fail(str(exc)) from exc
+    _print_changes(report)
+    service.close()
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def remove(
+    article_ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove.")],
+    index_dir: IndexDirOption = None,
+    corpus_dir: CorpusDirOption = None,
+) -> None:
+    """Remove articles from the index (and their files from corpus/)."""
+    settings = _settings(index_dir, corpus_dir)
+    _setup_logging(settings)
+    try:
+        service = AssistantService.open(settings)
+        report = service.remove(article_ids, origin="cli")
+    except STARTUP_ERRORS as exc:
+        raise _fail(str(exc)) from exc
+    _print_changes(report)
+    service.close()
+    if any(o.action == Action.NOT_FOUND for o in report.outcomes):
+        raise typer.Exit(code=1)
+
+
+def _print_changes(report: IngestReport) -> None:
+    for outcome in report.outcomes:
+        title = f" {escape(outcome.title)}" if outcome.title else ""
+        console.print(f"{outcome.action.value:<10} {outcome.article_id}{title}")
+    console.print(
+        f"index version {report.manifest.version}: {report.manifest.counts['articles']} articles"
+        f" ({report.embedded_texts} passages and sentences embedded in {report.seconds:.2f}s)"
     )
 
 
@@ -243,6 +309,9 @@ def evaluate(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Also ingest files added to or changed in corpus/.")
+    ] = False,
     index_dir: IndexDirOption = None,
     corpus_dir: CorpusDirOption = None,
 ) -> None:
@@ -265,12 +334,19 @@ def serve(
         f"serving index version {service.health().index_version} "
         f"on http://{settings.host}:{settings.port}"
     )
-    uvicorn.run(
-        create_app(settings, service),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    watcher = CorpusWatcher(service, settings.corpus_dir, settings.watch_interval)
+    if watch:
+        watcher.start()
+        errors.print(f"watching {settings.corpus_dir} for new and changed articles")
+    try:
+        uvicorn.run(
+            create_app(settings, service),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        watcher.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

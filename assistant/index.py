@@ -7,20 +7,25 @@ Layout of the index folder::
     segments/seg-000001-sentences.faiss
     manifest-000001.json             one version: its segments, tombstones, counts, checksums
     CURRENT                          the name of the current manifest
+    writer.lock                      held by the one process writing a new version
 
 Every file is written to a temporary name, fsynced and renamed, and ``CURRENT`` is replaced
 last, so a reader always sees a whole version, old or new. Vectors are L2-normalised and
-searched by inner product; FAISS ids are the SQLite row ids.
+searched by inner product; FAISS ids are the SQLite row ids. Files no version needs any more
+are deleted by :meth:`IndexDirectory.collect_garbage`, under the writer lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +37,10 @@ from assistant.embedding import Vectors
 
 VectorKind = Literal["passages", "sentences"]
 VECTOR_KINDS: tuple[VectorKind, ...] = ("passages", "sentences")
+log = logging.getLogger(__name__)
+
 CURRENT_FILE = "CURRENT"
+LOCK_FILE = "writer.lock"
 STORE_FILE = "store.sqlite"
 SEGMENTS_DIR = "segments"
 
@@ -134,6 +142,27 @@ class IndexDirectory:
     def exists(self) -> bool:
         return (self.root / CURRENT_FILE).is_file() and self.store_path.is_file()
 
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Exclusive right to write a new version, across threads and processes.
+
+        An OS file lock: it is released when its holder ends, even by SIGKILL.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK_FILE).open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def current_name(self) -> str | None:
+        """The file name ``CURRENT`` points to (cheap: one small read), or ``None``."""
+        try:
+            return (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
     def current_manifest(self) -> Manifest:
         """The published version that ``CURRENT`` names."""
         try:
@@ -170,6 +199,30 @@ class IndexDirectory:
         """Make ``manifest`` the current version (manifest first, then the pointer)."""
         atomic_write(self.root / manifest.file_name, manifest.to_json().encode("utf-8"))
         atomic_write(self.root / CURRENT_FILE, (manifest.file_name + "\n").encode("utf-8"))
+
+    def collect_garbage(self, keep: Sequence[Manifest]) -> int:
+        """Delete manifests, segment files and temporary files that ``keep`` does not use.
+
+        Run by the writer (holding :meth:`writer_lock`) after publishing; keeping the previous
+        version too lets a reader that read its manifest a moment ago still open its files.
+        Returns how many files were deleted.
+        """
+        wanted = {m.file_name for m in keep} | {
+            segment.file(kind).file for m in keep for segment in m.segments for kind in VECTOR_KINDS
+        }
+        deleted = 0
+        candidates = [*self.root.glob("manifest-*.json"), *self.root.glob(".*.tmp-*")]
+        candidates += [*(self.root / SEGMENTS_DIR).glob("*")]
+        for path in candidates:
+            name = path.relative_to(self.root).as_posix()
+            if name in wanted or not path.is_file():
+                continue
+            try:
+                path.unlink()
+                deleted += 1
+            except OSError as exc:  # another run may have taken it; nothing to do
+                log.debug("could not delete %s: %s", path, exc)
+        return deleted
 
     def load(self, manifest: Manifest, cache: dict[str, faiss.Index] | None = None) -> VectorIndex:
         """Open every segment file of ``manifest``, checking sizes and checksums.
@@ -219,6 +272,11 @@ class VectorIndex:
     @property
     def version(self) -> int:
         return self.manifest.version
+
+    @property
+    def vector_count(self) -> int:
+        """Vectors stored in the segments, tombstoned ones included."""
+        return sum(int(s.ntotal) for kind in VECTOR_KINDS for s in self._segments[kind])
 
     def size(self, kind: VectorKind) -> int:
         return sum(int(s.ntotal) for s in self._segments[kind]) - len(self._tombstones[kind])

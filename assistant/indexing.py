@@ -1,18 +1,28 @@
 """Indexing: articles → chunks → vectors → store rows and a new published index version.
 
-A (re)build is one more index version: one SQLite transaction replaces the live articles,
-one segment holds every live vector, and the manifest naming it is published last. If the
-process dies between the commit and the publish, :func:`recover` notices that the store is
-ahead of ``CURRENT`` and rewrites the segment from the vectors kept in SQLite, without the
-model.
+Two ways to a new version, both under the index's writer lock:
+
+* :func:`build_index` / :func:`index_articles`: a full (re)build. One SQLite transaction
+  replaces the live articles and one segment holds every live vector.
+* :func:`apply_changes`: an ingest. Only added or changed articles are chunked and embedded;
+  one transaction adds their rows and marks replaced or removed ones; one small segment holds
+  the new vectors and the manifest lists the old segments plus it, with the replaced rows'
+  ids as tombstones. Its cost grows with the new text, not with the corpus. When tombstones
+  or segments pile up, the version is compacted into one segment from the store's vectors.
+
+After publishing, rows removed by the new version are purged from SQLite and FTS5, and files
+no version needs are deleted. If the process dies between the commit and the publish,
+:func:`recover` notices that the store is ahead of ``CURRENT`` and rewrites the segment from
+the vectors kept in SQLite, without the model.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +40,7 @@ from assistant.index import (
     corpus_hash,
     utc_now,
 )
-from assistant.store import Store
+from assistant.store import Store, StoredRows
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,45 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, int], None]
 
 _VERSION_KEY = "index_version"
+
+#: Compact (rewrite one segment from the store) when this share of stored vectors is
+#: tombstoned, or when a version has more segments than this.
+COMPACT_TOMBSTONE_SHARE = 0.25
+COMPACT_SEGMENTS = 12
+
+
+class Action(enum.StrEnum):
+    """What an ingest did to one article."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REMOVED = "removed"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    article_id: str
+    title: str | None
+    action: Action
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did: one outcome per article, and the version now current."""
+
+    outcomes: list[Outcome]
+    manifest: Manifest
+    embedded_texts: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            o.action in (Action.ADDED, Action.UPDATED, Action.REMOVED) for o in self.outcomes
+        )
 
 
 class IndexBuildError(RuntimeError):
@@ -89,45 +138,154 @@ def index_articles(
     recognizer: EntityRecognizer | None = None,
 ) -> Manifest:
     """Publish a new version whose live articles are exactly ``articles``."""
-    size, overlap = chunking.max_tokens, chunking.overlap_sentences
-    chunked = [(a, chunk_article(a.text, size, overlap)) for a in articles]
+    chunked = _chunk(articles, chunking)
     passage_vectors, sentence_vectors = _embed(chunked, embedder, progress)
     entities = _entities(chunked, recognizer, progress)
-    store = Store(directory.store_path)
-    try:
-        version = _stored_version(store) + 1
-        with store.transaction() as conn:
-            for article_id in store.live_content_hashes():
-                store.remove_article(conn, article_id, version)
-            for (article, chunks), p_vecs, s_vecs, found in zip(
-                chunked, passage_vectors, sentence_vectors, entities, strict=True
-            ):
-                store.add_article(conn, article, chunks, p_vecs, s_vecs, version, found)
-            store.set_meta(conn, _VERSION_KEY, str(version))
-            store.set_meta(conn, "model", embedder.name)
-        manifest = _publish_full_version(
-            store, directory, version, embedder.name, embedder.dimension
-        )
-    finally:
-        store.close()
+    with directory.writer_lock():
+        store = Store(directory.store_path)
+        try:
+            previous = _current_or_none(directory)
+            version = max(_stored_version(store), previous.version if previous else 0) + 1
+            with store.transaction() as conn:
+                for article_id in store.live_content_hashes():
+                    store.remove_article(conn, article_id, version)
+                for (article, chunks), p_vecs, s_vecs, found in zip(
+                    chunked, passage_vectors, sentence_vectors, entities, strict=True
+                ):
+                    store.add_article(conn, article, chunks, p_vecs, s_vecs, version, found)
+                    store.log(
+                        conn, version, "rebuilt", article.id, article.title, "rebuild", utc_now()
+                    )
+                store.set_meta(conn, _VERSION_KEY, str(version))
+                store.set_meta(conn, "model", embedder.name)
+            manifest = _publish_full_version(
+                store, directory, version, embedder.name, embedder.dimension
+            )
+            _tidy(store, directory, manifest, previous)
+        finally:
+            store.close()
     if progress:
         progress("published", 1, 1)
     return manifest
 
 
-def recover(directory: IndexDirectory) -> Manifest | None:
-    """Bring ``CURRENT`` in step with the store after an interrupted publish.
+def apply_changes(
+    directory: IndexDirectory,
+    embedder: Embedder,
+    chunking: ChunkingOptions,
+    upserts: Sequence[Article] = (),
+    removals: Sequence[str] = (),
+    recognizer: EntityRecognizer | None = None,
+    origin: str = "api",
+) -> IngestReport:
+    """Add or update ``upserts`` and remove the ids in ``removals`` as one new version.
 
-    Returns the newly published manifest, or ``None`` when nothing needed doing.
+    An article whose id is live with the same content is ``unchanged``; with other content it
+    is ``updated`` (all its old rows replaced). When nothing changes, no version is published.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    clock = started
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round((now - clock) * 1000.0, 3)
+        clock = now
+
+    latest = {a.id: a for a in upserts}  # the same id twice: the last one wins
+    with directory.writer_lock():
+        recover(directory)
+        store = Store(directory.store_path)
+        try:
+            current = directory.current_manifest()
+            live = store.live_content_hashes()
+            outcomes: list[Outcome] = []
+            changed: list[Article] = []
+            for article in latest.values():
+                if live.get(article.id) == article.content_hash:
+                    outcomes.append(Outcome(article.id, article.title, Action.UNCHANGED))
+                else:
+                    action = Action.UPDATED if article.id in live else Action.ADDED
+                    outcomes.append(Outcome(article.id, article.title, action))
+                    changed.append(article)
+            for article_id in dict.fromkeys(removals):
+                if article_id in latest:
+                    continue  # removed and re-added in one call: the new text stands
+                record = store.article(article_id) if article_id in live else None
+                action = Action.NOT_FOUND if record is None else Action.REMOVED
+                title = None if record is None else record.title
+                outcomes.append(Outcome(article_id, title, action))
+            lap("plan")
+            if not changed and not any(o.action == Action.REMOVED for o in outcomes):
+                return IngestReport(outcomes, current, 0, time.perf_counter() - started, timings)
+
+            chunked = _chunk(changed, chunking)
+            passage_vectors, sentence_vectors = _embed(chunked, embedder, None)
+            lap("embed")
+            entities = _entities(chunked, recognizer, None)
+            lap("entities")
+
+            version = current.version + 1
+            now = utc_now()
+            replaced: list[StoredRows] = []
+            added: list[StoredRows] = []
+            with store.transaction() as conn:
+                for outcome in outcomes:
+                    if outcome.action in (Action.UPDATED, Action.REMOVED):
+                        rows = store.remove_article(conn, outcome.article_id, version)
+                        if rows is not None:
+                            replaced.append(rows)
+                for (article, chunks), p_vecs, s_vecs, found in zip(
+                    chunked, passage_vectors, sentence_vectors, entities, strict=True
+                ):
+                    added.append(
+                        store.add_article(conn, article, chunks, p_vecs, s_vecs, version, found)
+                    )
+                for o in outcomes:
+                    if o.action not in (Action.UNCHANGED, Action.NOT_FOUND):
+                        store.log(conn, version, o.action, o.article_id, o.title, origin, now)
+                store.set_meta(conn, _VERSION_KEY, str(version))
+            lap("store")
+
+            manifest = _publish_increment(
+                store,
+                directory,
+                current,
+                version,
+                added,
+                replaced,
+                passage_vectors,
+                sentence_vectors,
+            )
+            lap("publish")
+            _tidy(store, directory, manifest, current)
+            lap("purge")
+        finally:
+            store.close()
+    titles_by_id = {o.article_id: o.title for o in outcomes}
+    outcomes = [
+        Outcome(o.article_id, o.title or titles_by_id.get(o.article_id), o.action) for o in outcomes
+    ]
+    embedded = sum(len(c.passages) + len(c.sentences) for _, c in chunked)
+    return IngestReport(outcomes, manifest, embedded, time.perf_counter() - started, timings)
+
+
+def recover(directory: IndexDirectory) -> Manifest | None:
+    """Bring ``CURRENT`` in step with the store after an interrupted ingest or build.
+
+    Call it holding the writer lock (or before any writer can run). Returns the newly
+    published manifest, or ``None`` when nothing needed publishing; rows a published version
+    removed but an interrupted run did not purge are purged either way.
     """
     store = Store(directory.store_path)
     try:
         stored = _stored_version(store)
-        try:
-            current = directory.current_manifest()
-        except IndexStateError:
-            current = None
+        current = _current_or_none(directory)
         if current is not None and current.version == stored:
+            if store.removed_rows():
+                with store.transaction() as conn:
+                    store.purge(conn, current.version)
             return None
         model = store.meta("model")
         if stored == 0 or model is None:
@@ -137,9 +295,95 @@ def recover(directory: IndexDirectory) -> Manifest | None:
         log.warning(
             "index version %s was not published; rebuilding its vectors from the store", stored
         )
-        return _publish_full_version(store, directory, stored, model, dimension)
+        manifest = _publish_full_version(store, directory, stored, model, dimension)
+        _tidy(store, directory, manifest, current)
+        return manifest
     finally:
         store.close()
+
+
+def _current_or_none(directory: IndexDirectory) -> Manifest | None:
+    try:
+        return directory.current_manifest()
+    except IndexStateError:
+        return None
+
+
+def _tidy(
+    store: Store, directory: IndexDirectory, manifest: Manifest, previous: Manifest | None
+) -> None:
+    """After publishing: purge the rows ``manifest`` removed, delete files no one needs."""
+    with store.transaction() as conn:
+        store.purge(conn, manifest.version)
+    keep = [manifest] if previous is None else [manifest, previous]
+    directory.collect_garbage(keep)
+
+
+def _chunk(articles: Sequence[Article], chunking: ChunkingOptions) -> list[tuple[Article, Chunks]]:
+    size, overlap = chunking.max_tokens, chunking.overlap_sentences
+    return [(a, chunk_article(a.text, size, overlap)) for a in articles]
+
+
+def _publish_increment(
+    store: Store,
+    directory: IndexDirectory,
+    current: Manifest,
+    version: int,
+    added: list[StoredRows],
+    replaced: list[StoredRows],
+    passage_vectors: list[Vectors],
+    sentence_vectors: list[Vectors],
+) -> Manifest:
+    """The current version plus one segment of new vectors, replaced ids tombstoned."""
+    tombstones = {kind: set(current.tombstones.get(kind, ())) for kind in VECTOR_KINDS}
+    for rows in replaced:
+        tombstones["passages"].update(rows.passage_ids)
+        tombstones["sentences"].update(rows.sentence_ids)
+    new_ids: dict[VectorKind, list[int]] = {
+        "passages": [i for rows in added for i in rows.passage_ids],
+        "sentences": [i for rows in added for i in rows.sentence_ids],
+    }
+    stored = sum(s.file(kind).count for s in current.segments for kind in VECTOR_KINDS)
+    stored += sum(len(ids) for ids in new_ids.values())
+    dead = sum(len(ids) for ids in tombstones.values())
+    if len(current.segments) + 1 > COMPACT_SEGMENTS or dead > stored * COMPACT_TOMBSTONE_SHARE:
+        log.info(
+            "compacting index version %s (%s of %s stored vectors tombstoned)",
+            version,
+            dead,
+            stored,
+        )
+        return _publish_full_version(store, directory, version, current.model, current.dimension)
+    segments = list(current.segments)
+    if added:
+        dimension = current.dimension
+        vectors: dict[VectorKind, tuple[Sequence[int], Vectors]] = {
+            "passages": (new_ids["passages"], _stack(passage_vectors, dimension)),
+            "sentences": (new_ids["sentences"], _stack(sentence_vectors, dimension)),
+        }
+        segments.append(directory.write_segment(f"seg-{version:06d}", vectors, dimension))
+    counts = store.counts()
+    manifest = Manifest(
+        version=version,
+        created_at=utc_now(),
+        model=current.model,
+        dimension=current.dimension,
+        counts={
+            "articles": counts.articles,
+            "passages": counts.passages,
+            "sentences": counts.sentences,
+        },
+        corpus_hash=corpus_hash(store.live_content_hashes()),
+        segments=segments,
+        tombstones={kind: sorted(ids) for kind, ids in tombstones.items()},
+    )
+    directory.publish(manifest)
+    return manifest
+
+
+def _stack(parts: list[Vectors], dimension: int) -> Vectors:
+    rows = [p for p in parts if len(p)]
+    return np.vstack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
 
 
 def _stored_version(store: Store) -> int:

@@ -52,7 +52,11 @@ class RetrievalOptions:
 
 
 class Retriever:
-    """Ranks live passages for a question (text and its vector)."""
+    """Ranks the passages of one index version for a question (text and its vector).
+
+    Every read names the version of ``vectors``, so the store rows it sees are exactly those
+    of that version, whatever a writer has committed since.
+    """
 
     def __init__(self, store: Store, vectors: VectorIndex, options: RetrievalOptions) -> None:
         self.store = store
@@ -63,7 +67,8 @@ class Retriever:
         n = max(self.options.candidates, top_k)
         dense = self.vectors.search("passages", query_vector, n)
         sentence_hits = self.vectors.search("sentences", query_vector, n * 3)
-        lexical = self.store.lexical_search(lexical_terms(query), n)
+        version = self.vectors.version
+        lexical = self.store.lexical_search(lexical_terms(query), n, version)
 
         sentence_passages = self._pool_sentences(sentence_hits)
         ranked_lists = {
@@ -77,7 +82,7 @@ class Retriever:
             else self._weighted(ranked_lists)
         )
         order = sorted(fused, key=lambda pid: -fused[pid])
-        records = self.store.passages(order[: max(top_k, n)])
+        records = self.store.passages(order[: max(top_k, n)], version)
         return [Candidate(records[pid], fused[pid]) for pid in order if pid in records]
 
     def _weighted(self, lists: dict[str, list[tuple[int, float]]]) -> dict[int, float]:
@@ -116,7 +121,9 @@ class Retriever:
         if not sentence_hits:
             return []
         best: dict[int, float] = {}
-        owners = self.store.passages_of_sentences([sid for sid, _ in sentence_hits])
+        owners = self.store.passages_of_sentences(
+            [sid for sid, _ in sentence_hits], self.vectors.version
+        )
         for sentence_id, score in sentence_hits:
             for passage_id in owners.get(sentence_id, ()):
                 if score > best.get(passage_id, -1.0):

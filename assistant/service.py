@@ -2,24 +2,45 @@
 
 It owns the embedder, the store and the loaded index version, and runs the pipeline:
 question → query (follow-ups) → one embedding → retrieval → answer → citations.
+
+Live updates: :meth:`AssistantService.ingest` and :meth:`~AssistantService.remove` publish a
+new index version (see ``indexing.py``) and keep ``corpus/`` in step. Every question first
+checks ``CURRENT`` (a small file read, at most every ``REFRESH_SECONDS``), so a version
+published by this process or by another (``assistant ingest``) is answered from at once. A
+question runs entirely on the version it started with: its vectors and the store rows of
+that version, never a mix.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import faiss
+
 from assistant.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.config import Settings
 from assistant.conversation import Query, Turn, build_query
+from assistant.corpus import Article
+from assistant.corpus_folder import CorpusFolder
 from assistant.embedding import Embedder, load_embedder
 from assistant.entities import EntityRecognizer, load_recognizer
-from assistant.index import IndexDirectory, IndexStateError, Manifest, VectorIndex
-from assistant.indexing import BuildReport, ChunkingOptions, ProgressCallback, build_index, recover
+from assistant.index import VECTOR_KINDS, IndexDirectory, IndexStateError, Manifest, VectorIndex
+from assistant.indexing import (
+    Action,
+    BuildReport,
+    ChunkingOptions,
+    IngestReport,
+    ProgressCallback,
+    apply_changes,
+    build_index,
+    recover,
+)
 from assistant.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
-from assistant.store import ArticleRecord, PassageRecord, Store
+from assistant.store import ArticleRecord, LogEntry, PassageRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +76,22 @@ class Health:
     created_at: str
 
 
+#: How often a question checks whether a newer index version was published.
+REFRESH_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One loaded index version and the retriever over it; swapped whole, never edited."""
+
+    vectors: VectorIndex
+    retriever: Retriever
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.vectors.manifest
+
+
 class AssistantService:
     """Answers questions from the current index version; see :meth:`open`."""
 
@@ -62,12 +99,14 @@ class AssistantService:
         self.settings = settings
         self.embedder = embedder
         self.directory = directory
-        manifest = directory.current_manifest()
-        _check_model(manifest, embedder)
+        self.corpus = CorpusFolder(settings.corpus_dir)
         self.store = Store(directory.store_path)
-        self.vectors: VectorIndex = directory.load(manifest)
-        self.retriever = Retriever(self.store, self.vectors, retrieval_options(settings))
         self.selector = AnswerSelector(self.store, answer_options(settings), answer_model(settings))
+        self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
+        self._reload_lock = threading.Lock()
+        self._checked_at = 0.0
+        self._recognizer: EntityRecognizer | None = None
+        self._snapshot = self._load(directory.current_manifest())
 
     @classmethod
     def open(cls, settings: Settings, progress: ProgressCallback | None = None) -> AssistantService:
@@ -83,8 +122,11 @@ class AssistantService:
                 report.articles,
                 report.seconds,
             )
-        elif recover(directory) is not None:
-            log.warning("recovered an interrupted index publish in %s", settings.index_dir)
+        else:
+            with directory.writer_lock():
+                recovered = recover(directory)
+            if recovered is not None:
+                log.warning("recovered an interrupted index publish in %s", settings.index_dir)
         return cls(settings, embedder, directory)
 
     # -- questions ----------------------------------------------------------------------
@@ -99,14 +141,100 @@ class AssistantService:
             timings[name] = round((now - clock) * 1000.0, 3)
             clock = now
 
+        snapshot = self.snapshot()
         query = build_query(question, list(history))
         query_vector = self.embedder.encode_one(query.text)
         lap("embed")
-        candidates = self.retriever.run(query.text, query_vector, top_k)
+        candidates = snapshot.retriever.run(query.text, query_vector, top_k)
         lap("retrieve")
         answer = self.selector.run(query, query_vector, candidates)
         lap("answer")
         return AskResult(query, answer, _citations(answer, candidates, top_k), timings)
+
+    # -- index versions -----------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The newest published version (checked at most every ``REFRESH_SECONDS``)."""
+        now = time.monotonic()
+        if now - self._checked_at >= REFRESH_SECONDS:
+            self._checked_at = now
+            self.refresh()
+        return self._snapshot
+
+    def refresh(self) -> bool:
+        """Load the version ``CURRENT`` names if it is not the one served; True if swapped."""
+        if self.directory.current_name() == self._snapshot.manifest.file_name:
+            return False
+        with self._reload_lock:
+            if self.directory.current_name() == self._snapshot.manifest.file_name:
+                return False
+            try:
+                snapshot = self._load(self.directory.current_manifest())
+            except IndexStateError as exc:
+                # A writer may have moved on and tidied the files away; the next look retries.
+                log.warning("could not load the new index version yet: %s", exc)
+                return False
+            previous = self._snapshot.manifest.version
+            self._snapshot = snapshot
+            log.info("now serving index version %s (was %s)", snapshot.manifest.version, previous)
+            return True
+
+    def _load(self, manifest: Manifest) -> Snapshot:
+        _check_model(manifest, self.embedder)
+        vectors = self.directory.load(manifest, self._segments)
+        in_use = {s.file(kind).sha256 for s in manifest.segments for kind in VECTOR_KINDS}
+        for checksum in set(self._segments) - in_use:
+            del self._segments[checksum]
+        return Snapshot(vectors, Retriever(self.store, vectors, retrieval_options(self.settings)))
+
+    # -- changes --------------------------------------------------------------------------
+
+    def ingest(self, articles: Sequence[Article], origin: str = "api") -> IngestReport:
+        """Add or update articles as one new version; their files are kept in ``corpus/``."""
+        return self._change(articles, (), origin)
+
+    def remove(self, article_ids: Sequence[str], origin: str = "api") -> IngestReport:
+        """Remove articles (and their ``corpus/`` files) as one new version."""
+        return self._change((), article_ids, origin)
+
+    def _change(
+        self, articles: Sequence[Article], removals: Sequence[str], origin: str
+    ) -> IngestReport:
+        before = {a.id: a.path for a in self.store.articles()}
+        saved = [self.corpus.save(a) for a in articles]
+        written = [a.path for a, new in saved if new]
+        try:
+            report = apply_changes(
+                self.directory,
+                self.embedder,
+                chunking_options(self.settings),
+                [a for a, _ in saved],
+                removals,
+                self.recognizer(),
+                origin,
+            )
+        except BaseException:
+            for path in written:
+                self.corpus.discard(path)
+            raise
+        paths = {a.id: a.path for a, _ in saved}
+        for outcome in report.outcomes:
+            old, new = before.get(outcome.article_id), paths.get(outcome.article_id)
+            if outcome.action in (Action.UPDATED, Action.REMOVED) and old != new:
+                self.corpus.discard(old)  # the file the replaced text came from
+            elif outcome.action == Action.UNCHANGED and new in written and new != old:
+                self.corpus.discard(new)  # the same text is already on file elsewhere
+        self.refresh()
+        return report
+
+    def recognizer(self) -> EntityRecognizer | None:
+        """The entity recognizer for ingests, loaded on first use."""
+        if self._recognizer is None and self.settings.ner_model:
+            self._recognizer = entity_recognizer(self.settings)
+        return self._recognizer
+
+    def ingest_log(self, limit: int = 100) -> list[LogEntry]:
+        return self.store.ingest_log(limit)
 
     # -- corpus -------------------------------------------------------------------------
 
@@ -117,7 +245,7 @@ class AssistantService:
         return self.store.article(article_id)
 
     def health(self) -> Health:
-        manifest = self.vectors.manifest
+        manifest = self.snapshot().manifest
         counts = self.store.counts()
         return Health(
             status="ok",

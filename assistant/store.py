@@ -2,7 +2,12 @@
 
 Rows are never edited in place. An article row carries the index version that added it and
 the one that removed it (``NULL`` while live); its passages and sentences live and die with
-it. Vectors are kept as float32 BLOBs so that FAISS segments can be rebuilt from here without
+it. Reads that serve a question take the reader's index version and see exactly the rows of
+that version, even while a writer has committed the next one. Rows removed in a published
+version are deleted for good by :meth:`Store.purge`. Passage and sentence ids are never
+reused (FAISS segments and tombstones refer to them), so they come from counters in ``meta``.
+
+Vectors are kept as float32 BLOBs so that FAISS segments can be rebuilt from here without
 the model. ``passages_fts`` (FTS5, rowid = passage id) serves lexical BM25 search.
 
 Connections are per thread (SQLite objects must not cross threads); WAL mode lets readers
@@ -28,7 +33,7 @@ from assistant.embedding import Vectors
 from assistant.entities import Entity
 from assistant.terms import fold_initialisms
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,6 +75,15 @@ CREATE TABLE IF NOT EXISTS sentences (
     entities TEXT NOT NULL DEFAULT '[]'  -- JSON [[start, end, label], ...], sentence offsets
 );
 CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_row, ordinal);
+CREATE TABLE IF NOT EXISTS ingest_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    action TEXT NOT NULL,   -- added, updated, removed, rebuilt
+    article_id TEXT NOT NULL,
+    title TEXT,
+    origin TEXT NOT NULL    -- api, cli, watch, rebuild
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, title, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -77,6 +91,15 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
 
 # BM25 column weights: passage text, then the article title.
 _BM25_WEIGHTS = (1.0, 0.3)
+
+# The rows an index version contains (``a`` is the articles table, ``?`` the version).
+_VISIBLE = "a.added_version <= ? AND (a.removed_version IS NULL OR a.removed_version > ?)"
+_LIVE = "a.removed_version IS NULL"
+
+
+def _visibility(version: int | None) -> tuple[str, tuple[int, ...]]:
+    """The SQL condition and its parameters for rows of ``version`` (``None``: the latest)."""
+    return (_LIVE, ()) if version is None else (_VISIBLE, (version, version))
 
 
 @dataclass(frozen=True)
@@ -136,6 +159,18 @@ class StoredRows:
     article_row: int
     passage_ids: list[int]
     sentence_ids: list[int]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One change to the corpus: what happened to which article, in which index version."""
+
+    at: str
+    version: int
+    action: str
+    article_id: str
+    title: str | None
+    origin: str
 
 
 @dataclass(frozen=True)
@@ -235,14 +270,15 @@ class Store:
         entities = sentence_entities or [()] * len(chunks.sentences)
         if len(entities) != len(chunks.sentences):
             raise ValueError("one entity list per sentence is required")
-        sentence_ids = []
-        for sentence, vector, found in zip(
-            chunks.sentences, sentence_vectors, entities, strict=True
+        sentence_ids = _take_ids(conn, "sentences", len(chunks.sentences))
+        for sentence_id, sentence, vector, found in zip(
+            sentence_ids, chunks.sentences, sentence_vectors, entities, strict=True
         ):
-            cursor = conn.execute(
-                'INSERT INTO sentences(article_row, ordinal, paragraph, start, "end", vector,'
-                " entities) VALUES (?,?,?,?,?,?,?)",
+            conn.execute(
+                'INSERT INTO sentences(id, article_row, ordinal, paragraph, start, "end", vector,'
+                " entities) VALUES (?,?,?,?,?,?,?,?)",
                 (
+                    sentence_id,
                     article_row,
                     sentence.ordinal,
                     sentence.paragraph,
@@ -252,13 +288,15 @@ class Store:
                     json.dumps([[e.start, e.end, e.label] for e in found]),
                 ),
             )
-            sentence_ids.append(int(cursor.lastrowid or 0))
-        passage_ids = []
-        for passage, vector in zip(chunks.passages, passage_vectors, strict=True):
-            cursor = conn.execute(
-                'INSERT INTO passages(article_row, ordinal, paragraph, start, "end",'
-                " first_sentence, last_sentence, vector) VALUES (?,?,?,?,?,?,?,?)",
+        passage_ids = _take_ids(conn, "passages", len(chunks.passages))
+        for passage_id, passage, vector in zip(
+            passage_ids, chunks.passages, passage_vectors, strict=True
+        ):
+            conn.execute(
+                'INSERT INTO passages(id, article_row, ordinal, paragraph, start, "end",'
+                " first_sentence, last_sentence, vector) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
+                    passage_id,
                     article_row,
                     passage.ordinal,
                     passage.paragraph,
@@ -269,8 +307,6 @@ class Store:
                     _blob(vector),
                 ),
             )
-            passage_id = int(cursor.lastrowid or 0)
-            passage_ids.append(passage_id)
             conn.execute(
                 "INSERT INTO passages_fts(rowid, text, title) VALUES (?,?,?)",
                 (passage_id, fold_initialisms(passage.text), fold_initialisms(article.title)),
@@ -280,7 +316,7 @@ class Store:
     def remove_article(
         self, conn: sqlite3.Connection, article_id: str, version: int
     ) -> StoredRows | None:
-        """Mark the live article removed at ``version``; its FTS rows go at once."""
+        """Mark the live article removed at ``version``; :meth:`purge` deletes it later."""
         row = conn.execute(
             "SELECT row FROM articles WHERE id = ? AND removed_version IS NULL", (article_id,)
         ).fetchone()
@@ -298,10 +334,48 @@ class Store:
             int(r["id"])
             for r in conn.execute("SELECT id FROM sentences WHERE article_row = ?", (article_row,))
         ]
-        conn.executemany(
-            "DELETE FROM passages_fts WHERE rowid = ?", [(pid,) for pid in passage_ids]
-        )
         return StoredRows(article_row, passage_ids, sentence_ids)
+
+    def purge(self, conn: sqlite3.Connection, version: int) -> int:
+        """Delete, with their passages, sentences and FTS rows, articles removed by ``version``.
+
+        Called once ``version`` is published, so no reader needs those rows any more.
+        Returns how many article rows went.
+        """
+        rows = [
+            int(r["row"])
+            for r in conn.execute(
+                "SELECT row FROM articles WHERE removed_version IS NOT NULL"
+                " AND removed_version <= ?",
+                (version,),
+            )
+        ]
+        for article_row in rows:
+            conn.execute(
+                "DELETE FROM passages_fts WHERE rowid IN"
+                " (SELECT id FROM passages WHERE article_row = ?)",
+                (article_row,),
+            )
+            conn.execute("DELETE FROM passages WHERE article_row = ?", (article_row,))
+            conn.execute("DELETE FROM sentences WHERE article_row = ?", (article_row,))
+            conn.execute("DELETE FROM articles WHERE row = ?", (article_row,))
+        return len(rows)
+
+    def log(
+        self,
+        conn: sqlite3.Connection,
+        version: int,
+        action: str,
+        article_id: str,
+        title: str | None,
+        origin: str,
+        at: str,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO ingest_log(at, version, action, article_id, title, origin)"
+            " VALUES (?,?,?,?,?,?)",
+            (at, version, action, article_id, title, origin),
+        )
 
     def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
@@ -363,6 +437,27 @@ class Store:
                     counts[(str(row["text"])[start:end], str(label))] += 1
         return counts
 
+    def ingest_log(self, limit: int = 100) -> list[LogEntry]:
+        """The latest changes to the corpus, newest first."""
+        rows = self._connection().execute(
+            "SELECT * FROM ingest_log ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [
+            LogEntry(
+                r["at"], int(r["version"]), r["action"], r["article_id"], r["title"], r["origin"]
+            )
+            for r in rows
+        ]
+
+    def removed_rows(self) -> int:
+        """Article rows removed but not purged yet (left by an interrupted publish)."""
+        row = (
+            self._connection()
+            .execute("SELECT count(*) FROM articles WHERE removed_version IS NOT NULL")
+            .fetchone()
+        )
+        return int(row[0])
+
     def live_content_hashes(self) -> dict[str, str]:
         """Article id → content hash, for every live article."""
         rows = self._connection().execute(
@@ -370,17 +465,18 @@ class Store:
         )
         return {str(r["id"]): str(r["content_hash"]) for r in rows}
 
-    def passages(self, ids: Sequence[int]) -> dict[int, PassageRecord]:
-        """Live passages by id (ids of removed articles are left out)."""
+    def passages(self, ids: Sequence[int], version: int | None = None) -> dict[int, PassageRecord]:
+        """Passages by id, of index ``version`` (default: the live ones); others are left out."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
+        visible, params = _visibility(version)
         rows = self._connection().execute(
             "SELECT p.*, a.id AS article_id, a.title, a.source, a.url, a.published,"
             ' substr(a.text, p.start + 1, p."end" - p.start) AS passage_text'
             " FROM passages p JOIN articles a ON a.row = p.article_row"
-            f" WHERE p.id IN ({marks}) AND a.removed_version IS NULL",
-            list(ids),
+            f" WHERE p.id IN ({marks}) AND {visible}",
+            [*ids, *params],
         )
         return {int(r["id"]): _passage_record(r) for r in rows}
 
@@ -398,18 +494,21 @@ class Store:
             result[passage.id] = [_sentence_record(r) for r in rows]
         return result
 
-    def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
-        """Sentence id → ids of the live passages that contain it (overlaps give several)."""
+    def passages_of_sentences(
+        self, sentence_ids: Sequence[int], version: int | None = None
+    ) -> dict[int, list[int]]:
+        """Sentence id → ids of the passages that contain it (overlaps give several)."""
         if not sentence_ids:
             return {}
         marks = ",".join("?" * len(sentence_ids))
+        visible, params = _visibility(version)
         rows = self._connection().execute(
             "SELECT s.id AS sentence_id, p.id AS passage_id FROM sentences s"
             " JOIN passages p ON p.article_row = s.article_row"
             "  AND s.ordinal BETWEEN p.first_sentence AND p.last_sentence"
             " JOIN articles a ON a.row = s.article_row"
-            f" WHERE s.id IN ({marks}) AND a.removed_version IS NULL",
-            list(sentence_ids),
+            f" WHERE s.id IN ({marks}) AND {visible}",
+            [*sentence_ids, *params],
         )
         owners: dict[int, list[int]] = {}
         for row in rows:
@@ -433,18 +532,24 @@ class Store:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, np.vstack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows])
 
-    def lexical_search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
-        """BM25 over live passages for any of ``terms``; (passage id, score), best first.
+    def lexical_search(
+        self, terms: Sequence[str], limit: int, version: int | None = None
+    ) -> list[tuple[int, float]]:
+        """BM25 over the passages of ``version`` (default: live) for any of ``terms``.
 
-        Scores are SQLite's ``bm25()`` negated, so higher is better.
+        Returns (passage id, score), best first; scores are SQLite's ``bm25()`` negated, so
+        higher is better.
         """
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms) if t)
         if not query:
             return []
+        visible, params = _visibility(version)
         rows = self._connection().execute(
-            "SELECT rowid, -bm25(passages_fts, ?, ?) AS score FROM passages_fts"
-            " WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, ?, ?) LIMIT ?",
-            (*_BM25_WEIGHTS, query, *_BM25_WEIGHTS, limit),
+            "SELECT f.rowid, -bm25(passages_fts, ?, ?) AS score FROM passages_fts f"
+            " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.row = p.article_row"
+            f" WHERE passages_fts MATCH ? AND {visible}"
+            " ORDER BY bm25(passages_fts, ?, ?) LIMIT ?",
+            (*_BM25_WEIGHTS, query, *params, *_BM25_WEIGHTS, limit),
         )
         return [(int(r["rowid"]), float(r["score"])) for r in rows]
 
@@ -470,6 +575,19 @@ def _migrate(conn: sqlite3.Connection) -> None:
         # Version 1 had no entities: its sentences simply have none until re-indexed.
         conn.execute("ALTER TABLE sentences ADD COLUMN entities TEXT NOT NULL DEFAULT '[]'")
     conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def _take_ids(conn: sqlite3.Connection, table: str, count: int) -> list[int]:
+    """``count`` fresh row ids for ``table``, never given before (even to deleted rows)."""
+    key = f"next_id:{table}"
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        highest = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+        first = int(highest) + 1
+    else:
+        first = int(row[0])
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(first + count)))
+    return list(range(first, first + count))
 
 
 def _blob(vector: Vectors) -> bytes:

@@ -6,7 +6,7 @@ import numpy as np
 
 from assistant.chunking import chunk_article
 from assistant.corpus import Article
-from assistant.store import Store
+from assistant.store import SCHEMA_VERSION, Store, StoredRows
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:
@@ -16,10 +16,10 @@ def vectors(n: int, seed: int = 0) -> np.ndarray:
     return unit_rows
 
 
-def add(store: Store, article: Article, version: int) -> None:
+def add(store: Store, article: Article, version: int) -> StoredRows:
     chunks = chunk_article(article.text, max_tokens=12)
     with store.transaction() as conn:
-        store.add_article(
+        return store.add_article(
             conn,
             article,
             chunks,
@@ -73,6 +73,42 @@ def test_removed_article_leaves_every_read(tmp_path: Path) -> None:
     assert store.counts().articles == 0
 
 
+def test_readers_see_exactly_their_version_until_the_purge(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    old = Article.create(title="Old", text="The zebra grazed.", url="https://x.test/a")
+    add(store, old, 1)
+    new = Article.create(title="New", text="The zebra slept.", url="https://x.test/a")
+    with store.transaction() as conn:
+        removed = store.remove_article(conn, old.id, 2)
+        added = store.add_article(conn, new, chunk_article(new.text), vectors(1), vectors(1), 2)
+    assert removed is not None
+    # A reader still on version 1 sees the old text only; one on version 2 the new only.
+    assert [p for p, _ in store.lexical_search(["zebra"], 5, version=1)] == removed.passage_ids
+    assert [p for p, _ in store.lexical_search(["zebra"], 5, version=2)] == added.passage_ids
+    assert store.passages(added.passage_ids, version=1) == {}
+    assert store.passages(removed.passage_ids, version=2) == {}
+    assert store.removed_rows() == 1
+    with store.transaction() as conn:
+        assert store.purge(conn, 2) == 1
+    assert store.removed_rows() == 0
+    assert store.passages(removed.passage_ids, version=1) == {}
+    assert store.lexical_search(["grazed"], 5, version=1) == []
+    assert store.counts().articles == 1
+
+
+def test_ids_of_purged_rows_are_never_given_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    first = Article.create(title="A", text="One sentence.")
+    rows = add(store, first, 1)
+    with store.transaction() as conn:
+        store.remove_article(conn, first.id, 2)
+        store.purge(conn, 2)
+    second = Article.create(title="B", text="Another sentence.")
+    again = add(store, second, 3)
+    assert min(again.passage_ids) > max(rows.passage_ids)
+    assert min(again.sentence_ids) > max(rows.sentence_ids)
+
+
 def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     article = Article.create(title="A", text="Kept sentence.")
@@ -119,4 +155,4 @@ def test_sentence_entities_round_trip_and_old_stores_migrate(tmp_path: Path) -> 
     )
     conn.close()
     migrated = Store(old)
-    assert migrated.meta("schema_version") == "2"
+    assert migrated.meta("schema_version") == str(SCHEMA_VERSION)

@@ -1,0 +1,128 @@
+"""Schemas: the JSON shapes of requests and responses, shared by the API's routers.
+
+Limits live in ``dependencies.py``; the models here only declare and check shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+
+
+class HistoryTurn(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(default=None, max_length=10_000)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, 1 to 1,000 characters.")
+    top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="How many passages to cite.")
+    history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
+
+    @field_validator("question")
+    @classmethod
+    def _question_is_usable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        if len(value) > MAX_QUESTION_CHARS:
+            raise ValueError(f"is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}")
+        return value
+
+
+class HighlightOut(BaseModel):
+    start: int
+    end: int
+    text: str
+
+
+class CitationOut(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    passage: str
+    start: int
+    end: int
+    score: float
+
+
+class AskResponse(BaseModel):
+    answered: bool
+    answer: str | None
+    highlight: HighlightOut | None
+    confidence: float
+    confidence_label: str = Field(description='The confidence in words, e.g. "strong match".')
+    citations: list[CitationOut]
+    question: str
+    query: str = Field(description="What was searched: the question, rewritten for follow-ups.")
+    answer_start: int | None = Field(description="Offset of the answer in the cited article.")
+    answer_end: int | None
+    timings_ms: dict[str, float]
+
+
+class ArticleSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    language: str | None
+    passages: int
+
+
+class ArticleDetail(ArticleSummary):
+    text: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    index_version: int
+    articles: int
+    passages: int
+    sentences: int
+    model: str
+    corpus_hash: str
+    created_at: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    detail: list[dict[str, Any]] | None = None
+
+
+class ArticleIn(BaseModel):
+    """An article sent as JSON (``POST /api/articles``, ``PUT /api/articles/{id}``)."""
+
+    text: str = Field(description="The article body; paragraphs separated by blank lines.")
+    title: str | None = Field(default=None, description="Derived from the text when missing.")
+    source: str | None = None
+    url: str | None = Field(default=None, description="Its address; the id is derived from it.")
+    published: str | None = Field(default=None, description="Publication date, YYYY-MM-DD.")
+    language: str | None = None
+
+
+class ChangeOut(BaseModel):
+    """What a write did, and the index version that now answers."""
+
+    status: str = Field(description="added, updated, unchanged or removed")
+    article: ArticleSummary | None
+    index_version: int
+
+
+class LogEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: str
+    version: int
+    action: str
+    article_id: str
+    title: str | None
+    origin: str
