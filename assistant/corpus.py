@@ -47,6 +47,8 @@ _HTML_SUFFIXES = (".html", ".htm")
 
 #: HTML pages larger than this are refused before they are parsed (untrusted input).
 MAX_HTML_BYTES = 10 * 1024 * 1024
+#: Fewer words than this extracted from a page are not an article.
+MIN_HTML_WORDS = 8
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _METADATA_FIELDS = ("id", "title", "source", "url", "published", "language")
@@ -350,8 +352,11 @@ def _from_html(data: bytes, name: str, path: str | None) -> Article:
     paragraphs = _html_paragraphs(document)
     if paragraphs and title and _same_words(paragraphs[0], title):
         paragraphs = paragraphs[1:]  # the headline, already the title
-    if not paragraphs:
-        raise ArticleError(f"{name}: no article text found in the HTML page")
+    words = sum(len(p.split()) for p in paragraphs)
+    if words < MIN_HTML_WORDS:
+        # What is left of a page without an article is a menu item or a button label.
+        detail = f" (only {words} words)" if words else ""
+        raise ArticleError(f"{name}: no article text found in the HTML page{detail}")
     url = _clean(document.url)
     return Article.create(
         text="\n\n".join(paragraphs),

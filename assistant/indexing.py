@@ -246,27 +246,31 @@ def apply_changes(
                     if o.action not in (Action.UNCHANGED, Action.NOT_FOUND):
                         store.log(conn, version, o.action, o.article_id, o.title, origin, now)
                 store.set_meta(conn, _VERSION_KEY, str(version))
+                # The new segment is written before the commit: if writing fails (a full
+                # disk), the transaction rolls back and the current version is untouched.
+                increment = _next_manifest(
+                    store,
+                    directory,
+                    current,
+                    version,
+                    added,
+                    replaced,
+                    passage_vectors,
+                    sentence_vectors,
+                )
             lap("store")
-
-            manifest = _publish_increment(
-                store,
-                directory,
-                current,
-                version,
-                added,
-                replaced,
-                passage_vectors,
-                sentence_vectors,
-            )
+            if increment is None:
+                manifest = _publish_full_version(
+                    store, directory, version, current.model, current.dimension
+                )
+            else:
+                directory.publish(increment)
+                manifest = increment
             lap("publish")
             _tidy(store, directory, manifest, current)
             lap("purge")
         finally:
             store.close()
-    titles_by_id = {o.article_id: o.title for o in outcomes}
-    outcomes = [
-        Outcome(o.article_id, o.title or titles_by_id.get(o.article_id), o.action) for o in outcomes
-    ]
     embedded = sum(len(c.passages) + len(c.sentences) for _, c in chunked)
     return IngestReport(outcomes, manifest, embedded, time.perf_counter() - started, timings)
 
@@ -324,7 +328,7 @@ def _chunk(articles: Sequence[Article], chunking: ChunkingOptions) -> list[tuple
     return [(a, chunk_article(a.text, size, overlap)) for a in articles]
 
 
-def _publish_increment(
+def _next_manifest(
     store: Store,
     directory: IndexDirectory,
     current: Manifest,
@@ -333,8 +337,11 @@ def _publish_increment(
     replaced: list[StoredRows],
     passage_vectors: list[Vectors],
     sentence_vectors: list[Vectors],
-) -> Manifest:
-    """The current version plus one segment of new vectors, replaced ids tombstoned."""
+) -> Manifest | None:
+    """The current version plus one segment of new vectors, replaced ids tombstoned.
+
+    ``None`` when the version should rather be compacted into one segment.
+    """
     tombstones = {kind: set(current.tombstones.get(kind, ())) for kind in VECTOR_KINDS}
     for rows in replaced:
         tombstones["passages"].update(rows.passage_ids)
@@ -377,7 +384,6 @@ def _publish_increment(
         segments=segments,
         tombstones={kind: sorted(ids) for kind, ids in tombstones.items()},
     )
-    directory.publish(manifest)
     return manifest
 
 

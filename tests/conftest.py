@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from assistant.api import create_app
 from assistant.config import Settings
@@ -15,6 +17,7 @@ from assistant.service import AssistantService
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +43,21 @@ def service(settings: Settings) -> Iterator[AssistantService]:
 def client(settings: Settings, service: AssistantService) -> Iterator[TestClient]:
     with TestClient(create_app(settings, service)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_settings(tmp_path: Path) -> Settings:
+    """Settings over a private copy of corpus/ and a private index, for tests that change them."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    return Settings(
+        corpus_dir=corpus, index_dir=tmp_path / "index", admin_token=SecretStr(ADMIN_TOKEN)
+    )
+
+
+@pytest.fixture
+def live_service(live_settings: Settings) -> Iterator[AssistantService]:
+    """A service over its own index built from a copy of the seeds; free to change."""
+    svc = AssistantService.open(live_settings)
+    yield svc
+    svc.close()
