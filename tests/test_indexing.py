@@ -64,7 +64,7 @@ def test_an_added_article_is_answerable_with_exact_citations(
     article = live_service.article(cited.article_id)
     assert article is not None and article.text is not None
     assert article.text[cited.start : cited.end] == cited.text
-    assert article.text[result.answer.start : result.answer.end] == result.answer.text  # type: ignore[misc]
+    assert article.text[result.answer.start : result.answer.end] == result.answer.text
     assert live_service.health().index_version == report.manifest.version
 
 
