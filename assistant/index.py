@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import faiss
 import numpy as np
@@ -146,15 +146,24 @@ class IndexDirectory:
     def writer_lock(self) -> Iterator[None]:
         """Exclusive right to write a new version, across threads and processes.
 
-        An OS file lock: it is released when its holder ends, even by SIGKILL.
+        An OS file lock (released when its holder ends, even by SIGKILL) taken once per
+        process, behind a re-entrant thread lock: the holder may take it again.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LOCK_FILE).open("a") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        held = _held_lock(self.root)
+        with held.thread_lock:
+            held.depth += 1
             try:
+                if held.depth == 1:
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    held.handle = (self.root / LOCK_FILE).open("a")
+                    fcntl.flock(held.handle.fileno(), fcntl.LOCK_EX)
                 yield
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                if held.depth == 1 and held.handle is not None:
+                    fcntl.flock(held.handle.fileno(), fcntl.LOCK_UN)
+                    held.handle.close()
+                    held.handle = None
+                held.depth -= 1
 
     def current_name(self) -> str | None:
         """The file name ``CURRENT`` points to (cheap: one small read), or ``None``."""
@@ -278,6 +287,14 @@ class VectorIndex:
         """Vectors stored in the segments, tombstoned ones included."""
         return sum(int(s.ntotal) for kind in VECTOR_KINDS for s in self._segments[kind])
 
+    def live_ids(self, kind: VectorKind) -> set[int]:
+        """Every id this version can return (segments' ids minus tombstones)."""
+        ids: set[int] = set()
+        for segment in self._segments[kind]:
+            id_map = getattr(segment, "id_map")  # noqa: B009 (segments are IndexIDMap)
+            ids.update(int(i) for i in faiss.vector_to_array(id_map))
+        return ids - self._tombstones[kind]
+
     def size(self, kind: VectorKind) -> int:
         return sum(int(s.ntotal) for s in self._segments[kind]) - len(self._tombstones[kind])
 
@@ -298,6 +315,22 @@ class VectorIndex:
             )
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
+
+
+@dataclass
+class _WriterLock:
+    thread_lock: threading.RLock = field(default_factory=threading.RLock)
+    depth: int = 0
+    handle: IO[str] | None = None
+
+
+_WRITER_LOCKS: dict[Path, _WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _held_lock(root: Path) -> _WriterLock:
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(root.resolve(), _WriterLock())
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -200,23 +200,26 @@ class AssistantService:
     def _change(
         self, articles: Sequence[Article], removals: Sequence[str], origin: str
     ) -> IngestReport:
-        before = {a.id: a.path for a in self.store.articles()}
-        saved = [self.corpus.save(a) for a in articles]
-        written = [a.path for a, new in saved if new]
-        try:
-            report = apply_changes(
-                self.directory,
-                self.embedder,
-                chunking_options(self.settings),
-                [a for a, _ in saved],
-                removals,
-                self.recognizer(),
-                origin,
-            )
-        except BaseException:
-            for path in written:
-                self.corpus.discard(path)
-            raise
+        # Files are written under the writer lock, so that a watcher (which ingests files
+        # appearing in corpus/) waits for this ingest instead of racing it.
+        with self.directory.writer_lock():
+            before = {a.id: a.path for a in self.store.articles()}
+            saved = [self.corpus.save(a) for a in articles]
+            written = [a.path for a, new in saved if new]
+            try:
+                report = apply_changes(
+                    self.directory,
+                    self.embedder,
+                    chunking_options(self.settings),
+                    [a for a, _ in saved],
+                    removals,
+                    self.recognizer(),
+                    origin,
+                )
+            except BaseException:
+                for path in written:
+                    self.corpus.discard(path)
+                raise
         paths = {a.id: a.path for a, _ in saved}
         for outcome in report.outcomes:
             old, new = before.get(outcome.article_id), paths.get(outcome.article_id)

@@ -8,11 +8,6 @@ The server is ``assistant serve`` in its own process on 127.0.0.1, with an index
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -28,9 +23,10 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.servers import running_server
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -46,44 +42,13 @@ PHONE: ViewportSize = {"width": 360, "height": 780}
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``assistant serve`` on a free port of 127.0.0.1, building its index from corpus/."""
-    port = _free_port()
+    env = {"ASSISTANT_INDEX_DIR": str(tmp_path_factory.mktemp("index"))}
     log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path_factory.mktemp("index"))}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.25)
+    with running_server(env, log) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

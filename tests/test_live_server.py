@@ -1,0 +1,292 @@
+"""Live re-indexing across processes: a serving server, CLI ingests, the watcher, SIGKILL.
+
+Every test here runs real processes (``assistant serve``, ``assistant ingest``) on a private
+copy of ``corpus/`` and a private index, with the real model.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from assistant.config import Settings
+from assistant.corpus import Article
+from assistant.index import VECTOR_KINDS
+from assistant.service import AssistantService
+from tests.conftest import ADMIN_TOKEN, CORPUS
+from tests.servers import ROOT, call, running_server
+
+pytestmark = pytest.mark.slow
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+SEED_QUESTION = "Where will the U.S.-China trade talks resume?"
+
+
+def article_md(title: str, body: str) -> str:
+    return f"---\ntitle: {title}\nsource: Test Wire\n---\n\n{body}\n"
+
+
+FACTS = {
+    "api": ("Ferry service resumes", "The ferry between Tarifa and Tangier resumed on Monday."),
+    "cli": ("Copper mine reopens", "The Kamoa copper mine reopened after a flood in Kolwezi."),
+    "watch": ("Tea harvest shrinks", "Kenya's tea harvest shrank by 9 percent in August."),
+}
+QUESTIONS = {
+    "api": ("Which ferry resumed on Monday?", "Tarifa"),
+    "cli": ("Which copper mine reopened?", "Kamoa"),
+    "watch": ("By how much did Kenya's tea harvest shrink?", "9 percent"),
+}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> dict[str, str]:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    return {
+        "ASSISTANT_CORPUS_DIR": str(corpus),
+        "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_ADMIN_TOKEN": ADMIN_TOKEN,
+        "ASSISTANT_WATCH_INTERVAL": "0.5",
+    }
+
+
+class Asker:
+    """Keeps asking the server a question from a thread, counting failures."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.sent = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Asker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                status, body = call("POST", f"{self.base}/ask", {"question": SEED_QUESTION})
+                if status != 200 or "Madrid" not in (body.get("answer") or ""):
+                    self.failures.append(f"{status}: {body}")
+            except OSError as exc:
+                self.failures.append(repr(exc))
+            self.sent += 1
+
+
+def wait_for_answer(base: str, key: str, timeout: float) -> float:
+    """Seconds until the server answers the question about ``key`` with its fact."""
+    question, expected = QUESTIONS[key]
+    started = time.monotonic()
+    while True:
+        status, body = call("POST", f"{base}/ask", {"question": question})
+        if status == 200 and expected in (body.get("answer") or ""):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{question!r} not answered after {timeout}s: {body}")
+        time.sleep(0.05)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ingests_by_api_cli_and_watcher_while_answering(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    with (
+        running_server(workspace, tmp_path / "server.log", "--watch") as base,
+        Asker(base) as asker,
+    ):
+        # Through the server's own API: answerable as soon as the request returns.
+        title, text = FACTS["api"]
+        status, body = call(
+            "POST", f"{base}/api/articles", {"title": title, "text": text}, headers=AUTH
+        )
+        assert status == 201, body
+        assert wait_for_answer(base, "api", timeout=2.0) < 0.5
+
+        # Through another process: answerable within 2 s of the CLI finishing.
+        outside = tmp_path / "incoming"
+        outside.mkdir()
+        (outside / "copper.md").write_text(article_md(*FACTS["cli"]))
+        done = cli(workspace, "ingest", str(outside / "copper.md"))
+        assert done.returncode == 0, done.stderr
+        assert "added" in done.stdout
+        assert wait_for_answer(base, "cli", timeout=2.0) < 2.0
+        corpus = Path(workspace["ASSISTANT_CORPUS_DIR"])
+        assert any("Kamoa" in p.read_text() for p in corpus.glob("*.md"))  # kept for rebuilds
+
+        # Dropped into corpus/: the watcher ingests it.
+        (corpus / "tea.md").write_text(article_md(*FACTS["watch"]))
+        wait_for_answer(base, "watch", timeout=10.0)
+
+        status, health = call("GET", f"{base}/health")
+        assert health["articles"] == 5
+    assert asker.sent > 20
+    assert asker.failures == []
+
+
+FAILPOINT_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from assistant import index, indexing, store
+    from assistant.config import Settings
+    from assistant.corpus import Article
+    from assistant.service import AssistantService
+
+    point = sys.argv[1]
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def after(original):
+        def wrapper(*args, **kwargs):
+            result = original(*args, **kwargs)
+            die()
+            return result
+        return wrapper
+
+    service = AssistantService.open(Settings())
+    if point == "embedding":
+        service.embedder.encode = die
+    elif point == "transaction":
+        store.Store.log = die
+    elif point == "segment-written":
+        index.IndexDirectory.write_segment = after(index.IndexDirectory.write_segment)
+    elif point == "manifest-written":
+        original = index.atomic_write
+        def write(path, data):
+            if path.name == index.CURRENT_FILE:
+                die()
+            original(path, data)
+        index.atomic_write = write
+    elif point == "published":
+        store.Store.purge = die
+    articles = [
+        Article.create(title=f"Batch {n}", text=f"Batch article {n} says the dam at Site{n} holds.")
+        for n in range(3)
+    ]
+    service.ingest(articles, origin="cli")
+    """
+)
+
+
+def assert_consistent(settings: Settings) -> AssistantService:
+    """Open the index as a server would; its vectors, store and manifest must agree."""
+    service = AssistantService.open(settings)
+    snapshot = service.snapshot()
+    counts = service.store.counts()
+    assert snapshot.manifest.counts == {
+        "articles": counts.articles,
+        "passages": counts.passages,
+        "sentences": counts.sentences,
+    }
+    for kind in VECTOR_KINDS:
+        assert snapshot.vectors.live_ids(kind) == set(service.store.live_vectors(kind)[0])
+    assert service.store.removed_rows() == 0
+    return service
+
+
+@pytest.mark.parametrize(
+    ("point", "published"),
+    [
+        ("embedding", False),
+        ("transaction", False),
+        ("segment-written", False),
+        ("manifest-written", True),
+        ("published", True),
+    ],
+)
+def test_sigkill_during_an_ingest_leaves_a_consistent_serving_index(
+    workspace: dict[str, str], point: str, published: bool
+) -> None:
+    settings = Settings(
+        corpus_dir=Path(workspace["ASSISTANT_CORPUS_DIR"]),
+        index_dir=Path(workspace["ASSISTANT_INDEX_DIR"]),
+        admin_token=SecretStr(ADMIN_TOKEN),
+    )
+    first = AssistantService.open(settings)
+    title, text = FACTS["api"]
+    first.ingest([Article.create(title=title, text=text)])
+    first.close()
+
+    child = subprocess.run(
+        [sys.executable, "-c", FAILPOINT_CHILD, point],
+        cwd=ROOT,
+        env={**os.environ, **workspace},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+
+    service = assert_consistent(settings)
+    titles = {a.title for a in service.articles()}
+    # All of the batch or none of it: the kill point decides which, never a part.
+    batch = {f"Batch {n}" for n in range(3)}
+    assert (batch <= titles) if published else not (batch & titles)
+    # Nothing earlier is lost, and the index keeps answering.
+    assert "Tarifa" in (service.ask(QUESTIONS["api"][0]).answer.text or "")
+    assert "Madrid" in (service.ask(SEED_QUESTION).answer.text or "")
+    report = service.ingest([Article.create(title="After", text="The next ingest works fine.")])
+    assert report.changed
+    service.close()
+    assert_consistent(settings).close()
+
+
+def test_sigkill_of_a_cli_ingest_at_moments_across_its_run(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """Kills land in the model load, the embedding or the writes (the failpoints above pin
+    each write step); whatever the moment, each batch is in whole or not at all."""
+    assert cli(workspace, "index").returncode == 0
+    settings = Settings(
+        corpus_dir=Path(workspace["ASSISTANT_CORPUS_DIR"]),
+        index_dir=Path(workspace["ASSISTANT_INDEX_DIR"]),
+    )
+    for delay in (4.0, 5.5, 7.0):
+        batch = tmp_path / f"batch-{delay}"
+        batch.mkdir()
+        for n in range(100):
+            body = " ".join(
+                f"Sentence {i} of report {n} names dock {n * 100 + i}." for i in range(8)
+            )
+            (batch / f"report-{n}.md").write_text(article_md(f"Report {delay} {n}", body))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "ingest", str(batch)],
+            cwd=ROOT,
+            env={**os.environ, **workspace},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        service = assert_consistent(settings)
+        landed = [a for a in service.articles() if a.title.startswith(f"Report {delay} ")]
+        assert len(landed) in (0, 100)
+        assert "Madrid" in (service.ask(SEED_QUESTION).answer.text or "")
+        service.close()
