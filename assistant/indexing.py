@@ -36,6 +36,7 @@ from assistant.index import (
     IndexDirectory,
     IndexStateError,
     Manifest,
+    Segment,
     VectorKind,
     corpus_hash,
     utc_now,
@@ -50,7 +51,7 @@ ProgressCallback = Callable[[str, int, int], None]
 _VERSION_KEY = "index_version"
 
 #: Compact (rewrite one segment from the store) when this share of stored vectors is
-#: tombstoned, or when a version has more segments than this.
+#: tombstoned; merge the segments after the first into one when there are more than this.
 COMPACT_TOMBSTONE_SHARE = 0.25
 COMPACT_SEGMENTS = 12
 
@@ -353,17 +354,22 @@ def _next_manifest(
     stored = sum(s.file(kind).count for s in current.segments for kind in VECTOR_KINDS)
     stored += sum(len(ids) for ids in new_ids.values())
     dead = sum(len(ids) for ids in tombstones.values())
-    if len(current.segments) + 1 > COMPACT_SEGMENTS or dead > stored * COMPACT_TOMBSTONE_SHARE:
-        log.info(
-            "compacting index version %s (%s of %s stored vectors tombstoned)",
-            version,
-            dead,
-            stored,
-        )
-        return _publish_full_version(store, directory, version, current.model, current.dimension)
+    if dead > stored * COMPACT_TOMBSTONE_SHARE:
+        log.info("compacting index version %s (%s of %s vectors tombstoned)", version, dead, stored)
+        return None
+    dimension = current.dimension
     segments = list(current.segments)
-    if added:
-        dimension = current.dimension
+    if len(segments) + 1 > COMPACT_SEGMENTS:
+        # Tiered merge: every segment after the first (a full one) becomes one, from the
+        # store's live rows added since; the cost follows the recent text, not the corpus.
+        base = segments[0]
+        since = segment_version(base)
+        merged: dict[VectorKind, tuple[Sequence[int], Vectors]] = {
+            kind: store.live_vectors(kind, added_after=since) for kind in VECTOR_KINDS
+        }
+        log.info("merging %s segments added since version %s", len(segments) - 1, since)
+        segments = [base, directory.write_segment(f"seg-{version:06d}", merged, dimension)]
+    elif added:
         vectors: dict[VectorKind, tuple[Sequence[int], Vectors]] = {
             "passages": (new_ids["passages"], _stack(passage_vectors, dimension)),
             "sentences": (new_ids["sentences"], _stack(sentence_vectors, dimension)),
@@ -385,6 +391,11 @@ def _next_manifest(
         tombstones={kind: sorted(ids) for kind, ids in tombstones.items()},
     )
     return manifest
+
+
+def segment_version(segment: Segment) -> int:
+    """The index version that wrote ``segment`` (its name is ``seg-<version>``)."""
+    return int(segment.name.split("-")[1])
 
 
 def _stack(parts: list[Vectors], dimension: int) -> Vectors:

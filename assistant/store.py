@@ -515,15 +515,19 @@ class Store:
             owners.setdefault(int(row["sentence_id"]), []).append(int(row["passage_id"]))
         return owners
 
-    def live_vectors(self, table: str) -> tuple[list[int], Vectors]:
-        """Ids and vectors of every live passage or sentence (to rebuild a FAISS segment)."""
+    def live_vectors(self, table: str, added_after: int = 0) -> tuple[list[int], Vectors]:
+        """Ids and vectors of live passages or sentences (to rebuild a FAISS segment).
+
+        ``added_after``: only rows of articles added after that index version.
+        """
         if table not in ("passages", "sentences"):
             raise ValueError(f"unknown vector table {table!r}")
         rows = (
             self._connection()
             .execute(
                 f"SELECT t.id, t.vector FROM {table} t JOIN articles a ON a.row = t.article_row"
-                " WHERE a.removed_version IS NULL ORDER BY t.id"
+                " WHERE a.removed_version IS NULL AND a.added_version > ? ORDER BY t.id",
+                (added_after,),
             )
             .fetchall()
         )

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from assistant.corpus import Article, load_corpus
-from assistant.index import IndexDirectory, Manifest
-from assistant.indexing import Action, apply_changes, recover
+from assistant.index import VECTOR_KINDS, IndexDirectory, Manifest
+from assistant.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
 from assistant.service import AssistantService, chunking_options
 
 pytestmark = pytest.mark.slow
@@ -214,3 +214,20 @@ def test_apply_changes_without_changes_publishes_nothing(live_service: Assistant
     )
     assert [o.action for o in report.outcomes] == [Action.NOT_FOUND]
     assert report.manifest.version == live_service.health().index_version
+
+
+def test_many_small_ingests_merge_their_segments(live_service: AssistantService) -> None:
+    for n in range(COMPACT_SEGMENTS + 2):
+        live_service.ingest(
+            [
+                Article.create(
+                    title=f"Bulletin {n}", text=f"Bulletin {n}: the lighthouse at Cape{n} shone."
+                )
+            ]
+        )
+    snapshot = live_service.snapshot()
+    assert len(snapshot.manifest.segments) <= COMPACT_SEGMENTS
+    for kind in VECTOR_KINDS:
+        assert snapshot.vectors.live_ids(kind) == set(live_service.store.live_vectors(kind)[0])
+    result = live_service.ask("Where did the lighthouse of Bulletin 3 shine?")
+    assert "Cape3" in (result.answer.text or "")
