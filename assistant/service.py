@@ -203,7 +203,7 @@ class AssistantService:
         # Files are written under the writer lock, so that a watcher (which ingests files
         # appearing in corpus/) waits for this ingest instead of racing it.
         with self.directory.writer_lock():
-            before = {a.id: a.path for a in self.store.articles()}
+            before = self.store.article_paths([*(a.id for a in articles), *removals])
             saved = [self.corpus.save(a) for a in articles]
             written = [a.path for a, new in saved if new]
             try:

@@ -458,6 +458,19 @@ class Store:
         )
         return int(row[0])
 
+    def article_paths(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        """The file each of these live articles came from (unknown ids are left out)."""
+        paths: dict[str, str | None] = {}
+        conn = self._connection()
+        for article_id in dict.fromkeys(article_ids):
+            row = conn.execute(
+                "SELECT path FROM articles WHERE id = ? AND removed_version IS NULL",
+                (article_id,),
+            ).fetchone()
+            if row is not None:
+                paths[article_id] = row["path"]
+        return paths
+
     def live_content_hashes(self) -> dict[str, str]:
         """Article id → content hash, for every live article."""
         rows = self._connection().execute(

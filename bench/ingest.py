@@ -144,11 +144,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(" | ".join(columns))
     for size in args.sizes:
         figures = measure(size, args.repeats, embedder, texts)
-        print(
-            " | ".join(
-                f"{figures[c]:.0f}" if c != "index_mb" else f"{figures[c]:.1f}" for c in columns
-            )
-        )
+        print(" | ".join(f"{figures[c]:.1f}" for c in columns))
 
 
 if __name__ == "__main__":
