@@ -219,6 +219,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    if service is not None:  # usable without a lifespan run (plain ASGI clients, benches)
+        app.state.service = service
     app.state.templates = web.templates(settings.web_dir)
     app.state.examples = web.Examples()
     app.middleware("http")(_security_headers)

@@ -71,6 +71,9 @@ class Embedder:
         self.dimension = int(dimension)
         # One forward pass at a time: torch already uses every core for a batch.
         self._lock = threading.Lock()
+        # Questions waiting for the model; whoever gets the model embeds them all at once.
+        self._waiting: list[_Question] = []
+        self._waiting_lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> Vectors:
         """Embed ``texts``; an empty list gives an empty ``(0, dimension)`` array."""
@@ -87,9 +90,40 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> Vectors:
-        """Embed one text as a ``(dimension,)`` vector."""
-        vector: Vectors = self.encode([text])[0]
-        return vector
+        """Embed one text as a ``(dimension,)`` vector.
+
+        Concurrent callers are batched (group commit): each joins a waiting list, and the
+        thread that gets the model embeds every waiting text in one forward pass, so under
+        load a question costs a share of a batch instead of a whole model call.
+        """
+        mine = _Question(text)
+        with self._waiting_lock:
+            self._waiting.append(mine)
+        with self._lock:
+            if mine.vector is None:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                vectors = self._model.encode(
+                    [q.text for q in batch],
+                    batch_size=max(len(batch), 1),
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                for question, vector in zip(batch, vectors, strict=True):
+                    question.vector = np.ascontiguousarray(vector, dtype=np.float32)
+        assert mine.vector is not None
+        return mine.vector
+
+
+class _Question:
+    """A text waiting in :meth:`Embedder.encode_one`, and its vector once embedded."""
+
+    __slots__ = ("text", "vector")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.vector: Vectors | None = None
 
 
 @lru_cache(maxsize=4)

@@ -1,28 +1,47 @@
-"""Index build time, model load time and /ask latency on the seed corpus, in process.
+"""/ask latency and throughput, in process and over HTTP, at several concurrencies.
 
-    .venv/bin/python bench/latency.py [--questions 50]
+    .venv/bin/python bench/latency.py [--rounds 3] [--concurrency 1 4 16] [--synthetic 0]
 
-Builds a fresh index in a temporary folder, then sends each question through the FastAPI
-app (validation, service, serialisation) with the test client, and prints percentiles.
+Builds a fresh index in a temporary folder (the seed corpus, or ``--synthetic N`` articles
+made of SQuAD paragraphs, see bench/ingest.py) and prints:
+
+* start-up: model load, index build, index open (what a restart costs, no re-embedding);
+* the floors: one question embedded by the model alone, one FAISS search alone, one FTS5
+  query alone;
+* ``/ask`` in process (the ASGI app through httpx, no sockets) and over HTTP against
+  ``assistant serve`` on 127.0.0.1, at each concurrency: p50 / p95 / p99 latency, answered
+  requests per second, errors;
+* where the time goes at concurrency 1: embedding, retrieval, answer selection (the
+  service's own timings) and the rest (validation, serialisation, the framework).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from assistant.api import create_app
 from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.index import IndexDirectory
-from assistant.service import AssistantService, build
+from assistant.indexing import index_articles
+from assistant.retrieval import lexical_terms
+from assistant.service import AssistantService, build, chunking_options
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 QUESTIONS = [
     "Where will the U.S.-China trade talks be held?",
@@ -78,49 +97,202 @@ QUESTIONS = [
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
+HEADER = f"{'where':<11} {'conc':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>9} errors"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def timed(action: Any, repeats: int) -> float:
+    """Median milliseconds of ``action()`` over ``repeats`` calls."""
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(samples)
+
+
+async def load(client: httpx.AsyncClient, questions: list[str], concurrency: int) -> dict[str, Any]:
+    """Send every question from ``concurrency`` workers at once; latencies and errors."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for question in questions:
+        queue.put_nowait(question)
+    latencies: list[float] = []
+    breakdown: list[dict[str, float]] = []
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        while not queue.empty():
+            question = queue.get_nowait()
+            started = time.perf_counter()
+            response = await client.post("/ask", json={"question": question})
+            elapsed = (time.perf_counter() - started) * 1000.0
+            if response.status_code != 200:
+                errors += 1
+                continue
+            latencies.append(elapsed)
+            breakdown.append({**response.json()["timings_ms"], "total": elapsed})
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    return {"latencies": latencies, "breakdown": breakdown, "errors": errors, "seconds": seconds}
+
+
+def report_row(label: str, concurrency: int, result: dict[str, Any]) -> None:
+    lat = result["latencies"]
+    rate = len(lat) / result["seconds"]
+    print(
+        f"{label:<11} {concurrency:>4} {percentile(lat, 50):8.1f} {percentile(lat, 95):8.1f} "
+        f"{percentile(lat, 99):8.1f} {rate:9.1f} {result['errors']:7d}"
+    )
+
+
+def where_time_goes(result: dict[str, Any]) -> None:
+    rows = result["breakdown"]
+    parts = ("embed", "retrieve", "answer")
+    medians = {p: statistics.median(r[p] for r in rows) for p in parts}
+    rest = statistics.median(r["total"] - sum(r[p] for p in parts) for r in rows)
+    total = statistics.median(r["total"] for r in rows)
+    print("  " + "  ".join(f"{p} {medians[p]:.1f}" for p in parts) + f"  rest {rest:.1f}")
+    print(f"  (medians in ms; total {total:.1f})")
+
+
+def start_server(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    sys.path.insert(0, str(ROOT))
+    from tests.servers import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+        "ASSISTANT_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2):
+                return process, base
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--rounds", type=int, default=3, help="passes over the questions")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--synthetic", type=int, default=0, help="articles from SQuAD (0: seeds)")
+    parser.add_argument("--no-http", action="store_true", help="skip the real-server runs")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(corpus_dir=ROOT / "corpus", index_dir=Path(tmp) / "index")
+        corpus = ROOT / "corpus" if not args.synthetic else Path(tmp) / "corpus"
+        corpus.mkdir(exist_ok=True)
+        settings = Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index")
         started = time.perf_counter()
         embedder = Embedder(settings.model)
         model_load = time.perf_counter() - started
-        report = build(settings, embedder)
+        started = time.perf_counter()
+        if args.synthetic:
+            from ingest import MemoEmbedder, paragraphs, synthetic
+
+            index_articles(
+                synthetic(args.synthetic, paragraphs()),
+                IndexDirectory(settings.index_dir),
+                MemoEmbedder(embedder),
+                chunking_options(settings),
+            )
+        else:
+            build(settings, embedder)
+        build_seconds = time.perf_counter() - started
         started = time.perf_counter()
         service = AssistantService(settings, embedder, IndexDirectory(settings.index_dir))
-        open_seconds = time.perf_counter() - started
+        open_ms = (time.perf_counter() - started) * 1000.0
+        health = service.health()
+        print(f"corpus: {health.articles} articles, {health.passages} passages", end=", ")
+        print(f"{health.sentences} sentences")
+        print(f"model load {model_load:.2f} s · index build {build_seconds:.2f} s", end=" · ")
+        print(f"index open {open_ms:.1f} ms")
 
-        questions = QUESTIONS[: args.questions]
-        latencies: list[float] = []
-        with TestClient(create_app(settings, service)) as client:
-            client.post("/ask", json={"question": "warm-up"})
-            for _ in range(args.rounds):
-                for question in questions:
-                    t = time.perf_counter()
-                    response = client.post("/ask", json={"question": question})
-                    latencies.append((time.perf_counter() - t) * 1000.0)
-                    assert response.status_code == 200, response.text
-        answered = sum(service.ask(q).answer.answered for q in questions)
+        vector = embedder.encode_one(QUESTIONS[0])
+        vectors = service.snapshot().vectors
+        terms = lexical_terms(QUESTIONS[0])
+        print("floors (median ms):", end=" ")
+        print(
+            f"embed one question {timed(lambda: embedder.encode_one(QUESTIONS[0]), 50):.2f}",
+            end=" · ",
+        )
+        print(
+            f"FAISS passages {timed(lambda: vectors.search('passages', vector, 50), 50):.3f}",
+            end=" · ",
+        )
+        print(
+            f"FAISS sentences {timed(lambda: vectors.search('sentences', vector, 150), 50):.3f}",
+            end=" · ",
+        )
+        print(f"FTS5 {timed(lambda: service.store.lexical_search(terms, 50), 50):.3f}")
 
-    print(f"model load          {model_load:8.2f} s")
-    print(f"index build         {report.seconds:8.2f} s  ({report.manifest.counts})")
-    print(f"index open          {open_seconds * 1000:8.1f} ms")
-    print(
-        f"/ask in process     {len(latencies)} requests over {len(questions)} questions "
-        f"({answered} answered)"
-    )
-    print(f"  median            {statistics.median(latencies):8.1f} ms")
-    print(f"  p95               {percentile(latencies, 95):8.1f} ms")
-    print(f"  max               {max(latencies):8.1f} ms")
+        questions = QUESTIONS * args.rounds
+        print(HEADER)
+        app = create_app(settings, service)
+        transport = httpx.ASGITransport(app=app)
+
+        async def in_process() -> dict[int, dict[str, Any]]:
+            results = {}
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+                await load(client, QUESTIONS[:5], 1)  # warm-up
+                for c in args.concurrency:
+                    results[c] = await load(client, questions, c)
+            return results
+
+        local = asyncio.run(in_process())
+        for c, result in local.items():
+            report_row("in process", c, result)
+
+        remote: dict[int, dict[str, Any]] = {}
+        if not args.no_http:
+            process, base = start_server(settings)
+            try:
+
+                async def over_http() -> dict[int, dict[str, Any]]:
+                    results = {}
+                    limits = httpx.Limits(max_connections=max(args.concurrency))
+                    async with httpx.AsyncClient(
+                        base_url=base, limits=limits, timeout=60
+                    ) as client:
+                        await load(client, QUESTIONS[:5], 1)
+                        for c in args.concurrency:
+                            results[c] = await load(client, questions, c)
+                    return results
+
+                remote = asyncio.run(over_http())
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+            for c, result in remote.items():
+                report_row("HTTP", c, result)
+
+        print("where the time goes, in process, concurrency 1:")
+        where_time_goes(local[args.concurrency[0]])
+        if remote:
+            print("where the time goes, over HTTP, concurrency 1:")
+            where_time_goes(remote[args.concurrency[0]])
+        service.close()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -22,3 +25,32 @@ def test_the_packaged_model_embeds_offline_into_unit_vectors() -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     assert embedder.encode([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_concurrent_questions_are_batched_and_each_gets_its_own_vector() -> None:
+    embedder = load_embedder("all-MiniLM-L6-v2")
+    questions = [f"Question {n}: where will talk number {n} be held?" for n in range(24)]
+    alone = {q: embedder.encode_one(q) for q in questions}
+    calls: list[int] = []
+    original = embedder._model.encode
+
+    def counting(texts: list[str], **kwargs: object) -> object:
+        calls.append(len(texts))
+        return original(texts, **kwargs)
+
+    embedder._model.encode = counting
+    try:
+        with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+            # While the model is busy (its lock held here), every question queues up...
+            with embedder._lock:
+                futures = [pool.submit(embedder.encode_one, q) for q in questions]
+                while len(embedder._waiting) < len(questions):
+                    time.sleep(0.01)
+            # ... and the first thread to get the model embeds them all in one pass.
+            together = {q: f.result() for q, f in zip(questions, futures, strict=True)}
+    finally:
+        embedder._model.encode = original
+    for question in questions:
+        assert np.allclose(together[question], alone[question], atol=1e-5)
+    assert calls == [len(questions)]
