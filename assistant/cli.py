@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -312,6 +313,12 @@ def serve(
     watch: Annotated[
         bool, typer.Option("--watch", help="Also ingest files added to or changed in corpus/.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Server processes sharing the one on-disk index (each loads the model)."
+        ),
+    ] = 1,
     index_dir: IndexDirOption = None,
     corpus_dir: CorpusDirOption = None,
 ) -> None:
@@ -339,12 +346,28 @@ def serve(
         watcher.start()
         errors.print(f"watching {settings.corpus_dir} for new and changed articles")
     try:
-        uvicorn.run(
-            create_app(settings, service),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-        )
+        if workers == 1:
+            uvicorn.run(
+                create_app(settings, service),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+            )
+        else:
+            # Each worker process opens the same index version from disk and follows CURRENT
+            # like any reader; options reach them through the environment.
+            os.environ.update(
+                ASSISTANT_INDEX_DIR=str(settings.index_dir.resolve()),
+                ASSISTANT_CORPUS_DIR=str(settings.corpus_dir.resolve()),
+            )
+            uvicorn.run(
+                "assistant.api:create_app",
+                factory=True,
+                workers=workers,
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+            )
     finally:
         watcher.stop()
 

@@ -290,3 +290,21 @@ def test_sigkill_of_a_cli_ingest_at_moments_across_its_run(
         assert len(landed) in (0, 100)
         assert "Madrid" in (service.ask(SEED_QUESTION).answer.text or "")
         service.close()
+
+
+def test_worker_processes_share_the_index_and_follow_new_versions(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    with running_server(workspace, tmp_path / "server.log", "--workers", "2") as base:
+        incoming = tmp_path / "incoming"
+        incoming.mkdir()
+        (incoming / "copper.md").write_text(article_md(*FACTS["cli"]))
+        done = cli(workspace, "ingest", str(incoming / "copper.md"))
+        assert done.returncode == 0, done.stderr
+        finished = time.monotonic()
+        question, expected = QUESTIONS["cli"]
+        # Requests spread over both workers; after 2 s every one answers from the new version.
+        time.sleep(max(0.0, 2.0 - (time.monotonic() - finished)))
+        for _ in range(12):
+            status, body = call("POST", f"{base}/ask", {"question": question})
+            assert status == 200 and expected in (body["answer"] or ""), body
