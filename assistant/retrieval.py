@@ -12,18 +12,52 @@ They are fused by a weighted sum of scores (cosines, and BM25 divided by the que
 BM25), a passage missing from a list taking that list's lowest score. Measured on SQuAD 2.0
 dev-half (bench/squad.py), with weights chosen by 2-fold cross-validation over Wikipedia
 articles, this beats reciprocal rank fusion (kept as an option) by 5 points of recall@1.
+
+The retriever needs two things, each a protocol: :class:`VectorSearch` (FAISS segments in
+``index.py`` today; a Qdrant or OpenSearch collection past one machine, see
+docs/scaling.md) and :class:`PassageSource` (the SQLite store). Both answer for one index
+version, so a replacement backend keeps the versioned, never-mixed reads.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from assistant.embedding import Vectors
-from assistant.index import VectorIndex
-from assistant.store import PassageRecord, Store
+from assistant.index import VectorKind
+from assistant.store import PassageRecord
 from assistant.terms import STOP_WORDS, words
+
+
+class VectorSearch(Protocol):
+    """Nearest passage and sentence vectors of one index version."""
+
+    @property
+    def version(self) -> int: ...
+
+    def search(self, kind: VectorKind, query: Vectors, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best (id, inner product) pairs, best first; removed ids never appear."""
+        ...
+
+
+class PassageSource(Protocol):
+    """Passage records and lexical search, as of a given index version."""
+
+    def lexical_search(
+        self, terms: Sequence[str], limit: int, version: int | None = None
+    ) -> list[tuple[int, float]]: ...
+
+    def passages(
+        self, ids: Sequence[int], version: int | None = None
+    ) -> dict[int, PassageRecord]: ...
+
+    def passages_of_sentences(
+        self, sentence_ids: Sequence[int], version: int | None = None
+    ) -> dict[int, list[int]]: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +92,9 @@ class Retriever:
     of that version, whatever a writer has committed since.
     """
 
-    def __init__(self, store: Store, vectors: VectorIndex, options: RetrievalOptions) -> None:
+    def __init__(
+        self, store: PassageSource, vectors: VectorSearch, options: RetrievalOptions
+    ) -> None:
         self.store = store
         self.vectors = vectors
         self.options = options
