@@ -193,7 +193,7 @@ class IndexDirectory:
         files: dict[VectorKind, SegmentFile] = {}
         for kind in VECTOR_KINDS:
             ids, matrix = vectors[kind]
-            index = _flat_index(dimension)
+            index = segment_index(dimension, len(ids))
             if len(ids):
                 index.add_with_ids(
                     np.ascontiguousarray(matrix, dtype=np.float32), np.asarray(ids, dtype=np.int64)
@@ -353,8 +353,23 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _flat_index(dimension: int) -> faiss.Index:
-    return faiss.IndexIDMap(faiss.IndexFlatIP(dimension))
+#: Segments with at least this many vectors get an approximate (HNSW) index; smaller ones are
+#: searched exactly. Chosen from bench/scale.py: below it exact search is fast enough on two
+#: cores, above it HNSW keeps recall@10 >= 0.95 at a fraction of the latency.
+ANN_MIN_VECTORS = 500_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def segment_index(dimension: int, count: int) -> faiss.Index:
+    """An empty index for a segment of ``count`` vectors, by size: exact or HNSW."""
+    if count < ANN_MIN_VECTORS:
+        return faiss.IndexIDMap(faiss.IndexFlatIP(dimension))
+    graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.hnsw.efSearch = HNSW_EF_SEARCH
+    return faiss.IndexIDMap(graph)
 
 
 def _sha256(data: bytes) -> str:

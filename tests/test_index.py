@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
+from assistant import index as index_module
 from assistant.index import IndexDirectory, IndexStateError, Manifest, corpus_hash, utc_now
 
 
@@ -85,3 +87,22 @@ def test_a_missing_current_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_manifest_round_trips_through_json(tmp_path: Path) -> None:
     manifest = publish(IndexDirectory(tmp_path), 4, [5], unit(1), tombstones={"sentences": [9]})
     assert Manifest.from_json(manifest.to_json()) == manifest
+
+
+def test_large_segments_get_an_hnsw_index_that_survives_saving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "ANN_MIN_VECTORS", 100)
+    directory = IndexDirectory(tmp_path)
+    vecs = unit(500)
+    ids = list(range(1000, 1500))
+    manifest = publish(directory, 1, ids, vecs, tombstones={"passages": [1007]})
+    loaded = directory.load(manifest)
+    segment = loaded._segments["passages"][0]
+    graph = faiss.downcast_index(getattr(segment, "index"))  # noqa: B009 (inside IndexIDMap)
+    assert isinstance(graph, faiss.IndexHNSWFlat)
+    assert graph.hnsw.efSearch == index_module.HNSW_EF_SEARCH
+    hits = [loaded.search("passages", vecs[i], 1)[0][0] for i in range(0, 500, 25)]
+    assert hits == [ids[i] for i in range(0, 500, 25)]
+    assert loaded.search("passages", vecs[7], 1)[0][0] != 1007  # tombstones still hold
+    assert loaded.live_ids("passages") == set(ids) - {1007}
