@@ -200,7 +200,7 @@ def apply_changes(
         store = Store(directory.store_path)
         try:
             current = directory.current_manifest()
-            live = store.live_content_hashes()
+            live = store.content_hashes([*latest, *removals])
             outcomes: list[Outcome] = []
             changed: list[Article] = []
             for article in latest.values():
@@ -375,17 +375,18 @@ def _next_manifest(
             "sentences": (new_ids["sentences"], _stack(sentence_vectors, dimension)),
         }
         segments.append(directory.write_segment(f"seg-{version:06d}", vectors, dimension))
-    counts = store.counts()
+    # Counts follow from the previous version's and the change (no scan of the store).
+    counts = dict(current.counts)
+    counts["articles"] += len(added) - len(replaced)
+    for key, pick in (("passages", "passage_ids"), ("sentences", "sentence_ids")):
+        counts[key] += sum(len(getattr(r, pick)) for r in added)
+        counts[key] -= sum(len(getattr(r, pick)) for r in replaced)
     manifest = Manifest(
         version=version,
         created_at=utc_now(),
         model=current.model,
         dimension=current.dimension,
-        counts={
-            "articles": counts.articles,
-            "passages": counts.passages,
-            "sentences": counts.sentences,
-        },
+        counts=counts,
         corpus_hash=corpus_hash(store.live_content_hashes()),
         segments=segments,
         tombstones={kind: sorted(ids) for kind, ids in tombstones.items()},

@@ -471,6 +471,19 @@ class Store:
                 paths[article_id] = row["path"]
         return paths
 
+    def content_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Content hash of each of these ids that is live (unknown ids are left out)."""
+        hashes: dict[str, str] = {}
+        conn = self._connection()
+        for article_id in dict.fromkeys(article_ids):
+            row = conn.execute(
+                "SELECT content_hash FROM articles WHERE id = ? AND removed_version IS NULL",
+                (article_id,),
+            ).fetchone()
+            if row is not None:
+                hashes[article_id] = str(row["content_hash"])
+        return hashes
+
     def live_content_hashes(self) -> dict[str, str]:
         """Article id → content hash, for every live article."""
         rows = self._connection().execute(
