@@ -356,7 +356,7 @@ def _fsync_dir(path: Path) -> None:
 #: Segments with at least this many vectors get an approximate (HNSW) index; smaller ones are
 #: searched exactly. Chosen from bench/scale.py: below it exact search is fast enough on two
 #: cores, above it HNSW keeps recall@10 >= 0.95 at a fraction of the latency.
-ANN_MIN_VECTORS = 500_000
+ANN_MIN_VECTORS = 135_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
