@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from assistant.corpus import Article, ArticleError, parse_article
 from assistant.dependencies import MAX_UPLOAD_BYTES, AdminDep, ServiceDep
 from assistant.indexing import Action, IngestReport
-from assistant.schemas import ArticleIn, ArticleSummary, ChangeOut, ErrorOut, LogEntryOut
+from assistant.schemas import (
+    ArticleIn,
+    ArticleSummary,
+    ChangeOut,
+    ErrorOut,
+    LogEntryOut,
+    describe_errors,
+)
 
 router = APIRouter(tags=["admin"])
 
@@ -76,9 +83,7 @@ async def article_from_request(request: Request, article_id: str | None = None) 
     except ArticleError as exc:
         raise HTTPException(422, str(exc)) from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_errors(exc.errors())
         message = f"the article is not valid JSON of the expected shape: {problems}"
         raise HTTPException(422, message) from exc
     raise HTTPException(415, "send the article as application/json or as multipart/form-data")

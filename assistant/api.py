@@ -33,6 +33,7 @@ from assistant.schemas import (
     ErrorOut,
     HealthOut,
     HighlightOut,
+    describe_errors,
 )
 from assistant.service import AskResult, AssistantService
 from assistant.store import ArticleRecord
@@ -118,27 +119,10 @@ def _detail(article: ArticleRecord) -> ArticleDetail:
 # --- errors ------------------------------------------------------------------------------
 
 
-def _validation_message(errors: list[dict[str, Any]]) -> str:
-    """One sentence per problem: where it is and what is wrong."""
-    parts = []
-    for error in errors:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-        if error.get("type") == "json_invalid":
-            message = f"malformed JSON ({error.get('ctx', {}).get('error', 'cannot be parsed')})"
-            location = "body"
-        elif error.get("type") == "missing":
-            message = "is required"
-        parts.append(f"{location}: {message}")
-    return "; ".join(parts) or "the request is invalid"
-
-
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
-    body = ErrorOut(
-        error="invalid_request", message=_validation_message(list(exc.errors())), detail=errors
-    )
+    body = ErrorOut(error="invalid_request", message=describe_errors(exc.errors()), detail=errors)
     return JSONResponse(status_code=422, content=body.model_dump())
 
 

@@ -5,6 +5,7 @@ Limits live in ``dependencies.py``; the models here only declare and check shape
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -126,3 +127,18 @@ class LogEntryOut(BaseModel):
     article_id: str
     title: str | None
     origin: str
+
+
+def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
+    """Pydantic errors as one sentence per problem: where it is and what is wrong."""
+    parts = []
+    for error in errors:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            message = f"malformed JSON ({error.get('ctx', {}).get('error', 'cannot be parsed')})"
+            location = "body"
+        elif error.get("type") == "missing":
+            message = "is required"
+        parts.append(f"{location}: {message}")
+    return "; ".join(parts) or "the request is invalid"

@@ -460,29 +460,23 @@ class Store:
 
     def article_paths(self, article_ids: Sequence[str]) -> dict[str, str | None]:
         """The file each of these live articles came from (unknown ids are left out)."""
-        paths: dict[str, str | None] = {}
-        conn = self._connection()
-        for article_id in dict.fromkeys(article_ids):
-            row = conn.execute(
-                "SELECT path FROM articles WHERE id = ? AND removed_version IS NULL",
-                (article_id,),
-            ).fetchone()
-            if row is not None:
-                paths[article_id] = row["path"]
-        return paths
+        return self._live_field(article_ids, "path")
 
     def content_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Content hash of each of these ids that is live (unknown ids are left out)."""
-        hashes: dict[str, str] = {}
+        return {i: str(h) for i, h in self._live_field(article_ids, "content_hash").items()}
+
+    def _live_field(self, article_ids: Sequence[str], column: str) -> dict[str, str | None]:
+        values: dict[str, str | None] = {}
         conn = self._connection()
         for article_id in dict.fromkeys(article_ids):
             row = conn.execute(
-                "SELECT content_hash FROM articles WHERE id = ? AND removed_version IS NULL",
+                f"SELECT {column} FROM articles WHERE id = ? AND removed_version IS NULL",
                 (article_id,),
             ).fetchone()
             if row is not None:
-                hashes[article_id] = str(row["content_hash"])
-        return hashes
+                values[article_id] = row[0]
+        return values
 
     def live_content_hashes(self) -> dict[str, str]:
         """Article id → content hash, for every live article."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.corpus import ArticleError, iter_article_files, load_article
+from assistant.indexing import Action
 from assistant.service import AssistantService
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class CorpusWatcher:
         if articles:
             report = self.service.ingest(articles, origin="watch")
             for outcome in report.outcomes:
-                if outcome.action.value != "unchanged":
+                if outcome.action != Action.UNCHANGED:
                     log.info("watch: %s %s", outcome.action.value, outcome.article_id)
         if deleted:
             gone = {str(p.resolve()) for p in deleted}

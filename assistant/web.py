@@ -166,7 +166,7 @@ class Examples:
         self._cached: tuple[int, list[str]] | None = None
 
     def __call__(self, service: AssistantService) -> list[str]:
-        version = service.health().index_version
+        version = service.snapshot().manifest.version
         with self._lock:
             if self._cached is None or self._cached[0] != version:
                 mentions = dict(service.store.entity_mentions(list(TEMPLATES)))

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -162,34 +160,15 @@ def where_time_goes(result: dict[str, Any]) -> None:
     print(f"  (medians in ms; total {total:.1f})")
 
 
-def start_server(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    sys.path.insert(0, str(ROOT))
-    from tests.servers import free_port
+def start_server(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    from tests.servers import start_server as start
 
-    port = free_port()
     env = {
-        **os.environ,
         "ASSISTANT_INDEX_DIR": str(settings.index_dir),
         "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
         "ASSISTANT_LOG_LEVEL": "warning",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2):
-                return process, base
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the server did not start")
+    return start(env, log)
 
 
 def main() -> None:
@@ -266,7 +245,7 @@ def main() -> None:
 
         remote: dict[int, dict[str, Any]] = {}
         if not args.no_http:
-            process, base = start_server(settings)
+            process, base = start_server(settings, Path(tmp) / "server.log")
             try:
 
                 async def over_http() -> dict[int, dict[str, Any]]:

@@ -49,9 +49,7 @@ import datetime as dt
 import itertools
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -78,7 +76,7 @@ from assistant.service import chunking_options, entity_recognizer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import free_port  # noqa: E402 (needs the repository root on the path)
+from tests.servers import start_server  # noqa: E402 (needs the repository root on the path)
 
 Matrix = npt.NDArray[np.float32]
 
@@ -229,34 +227,14 @@ def build(row: CorpusRow, articles: list[Article], settings: Settings, embedder:
 @contextmanager
 def serve(index_dir: Path, corpus_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
     """A real ``assistant serve`` on ``index_dir``; yields its pid and base URL."""
-    port = free_port()
     env = {
-        **os.environ,
         "ASSISTANT_INDEX_DIR": str(index_dir),
         "ASSISTANT_CORPUS_DIR": str(corpus_dir),
         "ASSISTANT_ADMIN_TOKEN": TOKEN,
         "ASSISTANT_LOG_LEVEL": "warning",
     }
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_server(env, log, timeout=600)
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.25)
         yield process.pid, base
     finally:
         process.terminate()

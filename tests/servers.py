@@ -25,9 +25,13 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def running_server(env: dict[str, str], log: Path, *args: str) -> Iterator[str]:
-    """Start ``assistant serve`` on a free port of 127.0.0.1; yields its base URL."""
+def start_server(
+    env: dict[str, str], log: Path, *args: str, timeout: float = 120.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``assistant serve`` on a free port of 127.0.0.1 and wait for ``/health``.
+
+    Returns the process (the caller stops it) and the base URL.
+    """
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -38,18 +42,26 @@ def running_server(env: dict[str, str], log: Path, *args: str) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, base
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the server did not start:\n{log.read_text()}")
+        time.sleep(0.25)
+
+
+@contextmanager
+def running_server(env: dict[str, str], log: Path, *args: str) -> Iterator[str]:
+    """``assistant serve`` for the duration of the block; yields its base URL."""
+    process, base = start_server(env, log, *args)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.25)
         yield base
     finally:
         process.terminate()
