@@ -17,6 +17,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import admin, web
@@ -24,6 +25,9 @@ from assistant.answering import confidence_label
 from assistant.config import Settings, get_settings
 from assistant.conversation import Turn
 from assistant.dependencies import ServiceDep
+from assistant.guards import GuardOptions, RequestGuard
+from assistant.index import Manifest
+from assistant.observability import Metrics, RequestObserver, configure_logging
 from assistant.schemas import (
     ArticleDetail,
     ArticleSummary,
@@ -34,6 +38,7 @@ from assistant.schemas import (
     HealthOut,
     HighlightOut,
     describe_errors,
+    error_out,
 )
 from assistant.service import AskResult, AssistantService
 from assistant.store import ArticleRecord
@@ -67,6 +72,12 @@ def health(service: ServiceDep) -> HealthOut:
     """Liveness and what is being served: index version and counts."""
     h = service.health()
     return HealthOut(**h.__dict__)
+
+
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests by route and status, latencies, the served index."""
+    exposition: bytes = request.app.state.metrics.exposition()
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)
 
 
 def to_response(result: AskResult) -> AskResponse:
@@ -122,13 +133,14 @@ def _detail(article: ArticleRecord) -> ArticleDetail:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
-    body = ErrorOut(error="invalid_request", message=describe_errors(exc.errors()), detail=errors)
+    body = error_out("invalid_request", describe_errors(exc.errors()), errors)
     return JSONResponse(status_code=422, content=body.model_dump())
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {
+        400: "bad_request",
         401: "unauthorized",
         403: "forbidden",
         404: "not_found",
@@ -137,7 +149,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         415: "unsupported_media_type",
         422: "invalid_article",
     }.get(exc.status_code, "http_error")
-    body = ErrorOut(error=code, message=str(exc.detail))
+    body = error_out(code, str(exc.detail))
     return JSONResponse(
         status_code=exc.status_code,
         content=body.model_dump(),
@@ -147,7 +159,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = ErrorOut(error="internal_error", message="the assistant failed to handle this request")
+    body = error_out("internal_error", "the assistant failed to handle this request")
     return JSONResponse(status_code=500, content=body.model_dump())
 
 
@@ -175,6 +187,11 @@ async def _security_headers(
     return response
 
 
+def _served_manifest(app: FastAPI) -> Manifest | None:
+    service: AssistantService | None = getattr(app.state, "service", None)
+    return service.snapshot().manifest if service is not None else None
+
+
 # --- the app -----------------------------------------------------------------------------
 
 _ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
@@ -183,8 +200,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
 def create_app(
     settings: Settings | None = None, service: AssistantService | None = None
 ) -> FastAPI:
-    """The application; the service is opened at start-up unless one is given (tests)."""
-    settings = settings or get_settings()
+    """The application; the service is opened at start-up unless one is given (tests).
+
+    Without settings (a ``serve --workers`` process, made by uvicorn from the environment)
+    it also sets up its process's logging.
+    """
+    if settings is None:
+        settings = get_settings()
+        configure_logging(settings.log_level, json_lines=settings.log_format != "text")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -207,7 +230,20 @@ def create_app(
         app.state.service = service
     app.state.templates = web.templates(settings.web_dir)
     app.state.examples = web.Examples()
+    # Outermost first: request id, log line and metrics; security headers; then the guards,
+    # so that a refused request is counted, logged and carries the headers too.
+    app.add_middleware(
+        RequestGuard,
+        options=GuardOptions(
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+            rate_limit_burst=settings.rate_limit_burst,
+            max_in_flight=settings.max_in_flight,
+            trust_forwarded_for=settings.trust_forwarded_for,
+        ),
+    )
     app.middleware("http")(_security_headers)
+    app.state.metrics = Metrics(lambda: _served_manifest(app))
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected_error)
@@ -235,6 +271,7 @@ def create_app(
         tags=["articles"],
     )
     app.add_api_route("/health", health, methods=["GET"], response_model=HealthOut, tags=["status"])
+    app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     app.include_router(admin.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +17,7 @@ from assistant.embedding import ModelLoadError
 from assistant.entities import EntityModelError
 from assistant.index import IndexDirectory, IndexStateError
 from assistant.indexing import Action, IndexBuildError, IngestReport
+from assistant.observability import configure_logging
 from assistant.service import AskResult, AssistantService, build
 from assistant.watch import CorpusWatcher
 
@@ -57,12 +56,9 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _setup_logging(settings: Settings, server: bool = False) -> None:
+    json_lines = settings.log_format == "json" or (settings.log_format == "auto" and server)
+    configure_logging(settings.log_level, json_lines)
 
 
 @app.command()
@@ -332,11 +328,21 @@ def serve(
         settings = settings.model_copy(update={"host": host})
     if port is not None:
         settings = settings.model_copy(update={"port": port})
-    _setup_logging(settings)
+    _setup_logging(settings, server=True)
     try:
         service = AssistantService.open(settings)
     except STARTUP_ERRORS as exc:
         raise _fail(str(exc)) from exc
+    # One access line per request comes from RequestObserver (with its request id and route);
+    # on SIGTERM, requests in flight get shutdown_grace_seconds to finish.
+    server_options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }
     errors.print(
         f"serving index version {service.health().index_version} "
         f"on http://{settings.host}:{settings.port}"
@@ -347,26 +353,20 @@ def serve(
         errors.print(f"watching {settings.corpus_dir} for new and changed articles")
     try:
         if workers == 1:
-            uvicorn.run(
-                create_app(settings, service),
-                host=settings.host,
-                port=settings.port,
-                log_level=settings.log_level.lower(),
-            )
+            uvicorn.run(create_app(settings, service), **server_options)
         else:
             # Each worker process opens the same index version from disk and follows CURRENT
             # like any reader; options reach them through the environment.
             os.environ.update(
                 ASSISTANT_INDEX_DIR=str(settings.index_dir.resolve()),
                 ASSISTANT_CORPUS_DIR=str(settings.corpus_dir.resolve()),
+                ASSISTANT_LOG_FORMAT="json" if settings.log_format != "text" else "text",
             )
             uvicorn.run(
                 "assistant.api:create_app",
                 factory=True,
                 workers=workers,
-                host=settings.host,
-                port=settings.port,
-                log_level=settings.log_level.lower(),
+                **server_options,
             )
     finally:
         watcher.stop()

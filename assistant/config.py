@@ -62,7 +62,22 @@ class Settings(BaseSettings):
     # Templates and static files of the web pages (the repository's web/ by default).
     web_dir: Path = Path(__file__).resolve().parent.parent / "web"
 
+    # Overload: questions (POST /ask and the chat form) per client per minute, with bursts of
+    # up to rate_limit_burst (0 per minute: no limit); past max_in_flight questions being
+    # answered at once, more are refused with 503 instead of queueing without bound.
+    rate_limit_per_minute: float = Field(default=120.0, ge=0.0)
+    rate_limit_burst: int = Field(default=30, ge=1)
+    max_in_flight: int = Field(default=64, ge=1)
+    # Behind a reverse proxy, the client is the first X-Forwarded-For address (only trust it
+    # when the proxy sets that header itself).
+    trust_forwarded_for: bool = False
+    # On SIGTERM the server stops accepting and lets requests in flight finish this long.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0.0)
+
     log_level: str = "info"
+    # "json": one JSON object per line, with the request id; "text": for people at a terminal;
+    # "auto": json for `serve`, text for the other commands.
+    log_format: Literal["auto", "json", "text"] = "auto"
 
 
 @lru_cache(maxsize=1)

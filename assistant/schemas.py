@@ -11,14 +11,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+from assistant.observability import request_id
+
+#: Request bodies refuse fields they do not know, so a misspelt option ("topk") is an error
+#: rather than silently ignored.
+_STRICT = ConfigDict(extra="forbid")
 
 
 class HistoryTurn(BaseModel):
+    model_config = _STRICT
+
     question: str = Field(max_length=MAX_QUESTION_CHARS)
     answer: str | None = Field(default=None, max_length=10_000)
 
 
 class AskRequest(BaseModel):
+    model_config = _STRICT
+
     question: str = Field(description="The question, 1 to 1,000 characters.")
     top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="How many passages to cite.")
     history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
@@ -94,13 +103,28 @@ class HealthOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    error: str
+    """Every error's shape: a stable code, a sentence for people, and details when useful."""
+
+    error: str = Field(description='A stable code, e.g. "too_large" or "rate_limited".')
     message: str
     detail: list[dict[str, Any]] | None = None
+    request_id: str | None = Field(default=None, description="Quote it when reporting a fault.")
+
+
+def error_out(code: str, message: str, detail: list[dict[str, Any]] | None = None) -> ErrorOut:
+    """The error body for the request being handled (its id included)."""
+    return ErrorOut(error=code, message=message, detail=detail, request_id=request_id.get())
+
+
+def error_body(code: str, message: str, detail: list[dict[str, Any]] | None = None) -> bytes:
+    """:func:`error_out` as JSON bytes, for responses sent by middleware."""
+    return error_out(code, message, detail).model_dump_json().encode()
 
 
 class ArticleIn(BaseModel):
     """An article sent as JSON (``POST /api/articles``, ``PUT /api/articles/{id}``)."""
+
+    model_config = _STRICT
 
     text: str = Field(description="The article body; paragraphs separated by blank lines.")
     title: str | None = Field(default=None, description="Derived from the text when missing.")
@@ -140,5 +164,7 @@ def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
             location = "body"
         elif error.get("type") == "missing":
             message = "is required"
+        elif error.get("type") == "extra_forbidden":
+            message = "is not a known field"
         parts.append(f"{location}: {message}")
     return "; ".join(parts) or "the request is invalid"

@@ -182,7 +182,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = ROOT / "corpus" if not args.synthetic else Path(tmp) / "corpus"
         corpus.mkdir(exist_ok=True)
-        settings = Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index")
+        # No per-client rate limit: every request comes from this one client on purpose.
+        settings = Settings(
+            corpus_dir=corpus, index_dir=Path(tmp) / "index", rate_limit_per_minute=0
+        )
         started = time.perf_counter()
         embedder = Embedder(settings.model)
         model_load = time.perf_counter() - started

@@ -29,7 +29,10 @@ def seed_articles() -> list[Article]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
+    # No rate limit: the whole session asks through one client (tests/test_guards.py has one).
+    return Settings(
+        corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"), rate_limit_per_minute=0
+    )
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +54,10 @@ def live_settings(tmp_path: Path) -> Settings:
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     return Settings(
-        corpus_dir=corpus, index_dir=tmp_path / "index", admin_token=SecretStr(ADMIN_TOKEN)
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        admin_token=SecretStr(ADMIN_TOKEN),
+        rate_limit_per_minute=0,
     )
 
 

@@ -30,14 +30,15 @@ def start_server(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``assistant serve`` on a free port of 127.0.0.1 and wait for ``/health``.
 
-    Returns the process (the caller stops it) and the base URL.
+    Returns the process (the caller stops it) and the base URL. The per-client rate limit is
+    off unless ``env`` sets it: tests and benches ask fast from one address on purpose.
     """
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), *args],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0", **env},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
