@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass
 
 # A candidate end of sentence: terminal punctuation, then closing quotes or brackets.
-_TERMINAL = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)")
-_WORD_BEFORE = re.compile(r"(\S+)$")
+# The look-behind makes a run of stops match only from its first character: without it a
+# long run that is not followed by white space ("....x") was retried from every position
+# of the run, quadratic in its length; the matches found are the same.
+_TERMINAL = re.compile(r"(?:(?<![.!?])[.!?]+|…)[\"'”’»)\]]*(?=\s)")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 # Lower-cased words that, followed by ".", do not end a sentence.
@@ -172,8 +174,13 @@ def _is_boundary(text: str, punct_start: int, punct_end: int, limit: int) -> boo
         return False
     if text[punct_start] != "." or text[punct_start:punct_end].startswith(".."):
         return True
-    word_match = _WORD_BEFORE.search(text, 0, punct_start + 1)
-    word = word_match.group(1).lstrip("\"'“‘«([") if word_match else ""
+    # The word that ends with the stop. Walk back to the white space before it: a regex
+    # search for r"\S+$" from 0 rescanned the article up to here for every candidate stop
+    # (quadratic in the article's length, cubic-ish with long words such as URLs).
+    word_start = punct_start
+    while word_start > 0 and not text[word_start - 1].isspace():
+        word_start -= 1
+    word = text[word_start : punct_start + 1].lstrip("\"'“‘«([")
     bare = word[:-1].lower()
     if bare in ABBREVIATIONS:
         # "Nov. 10" and "Gen. Smith" continue; an abbreviation rarely ends a news sentence.
