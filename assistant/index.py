@@ -49,6 +49,14 @@ class IndexStateError(RuntimeError):
     """The index folder is missing, incomplete or does not match its manifest."""
 
 
+class IndexDamagedError(IndexStateError):
+    """A file of the current version is missing, unreadable or fails its checksum.
+
+    Unlike other :class:`IndexStateError` cases (a different model, an empty store) this is
+    repairable: the store keeps every vector, so the version can be republished from it.
+    """
+
+
 @dataclass(frozen=True)
 class SegmentFile:
     """One FAISS file of a segment."""
@@ -142,6 +150,17 @@ class IndexDirectory:
     def exists(self) -> bool:
         return (self.root / CURRENT_FILE).is_file() and self.store_path.is_file()
 
+    def has_index_files(self) -> bool:
+        """Whether any trace of a published version is here: ``CURRENT``, a manifest, a segment.
+
+        Tells a first start (nothing yet, build quietly) from a damaged index (say so).
+        """
+        return (
+            (self.root / CURRENT_FILE).exists()
+            or any(self.root.glob("manifest-*.json"))
+            or any((self.root / SEGMENTS_DIR).glob("*.faiss"))
+        )
+
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
         """Exclusive right to write a new version, across threads and processes.
@@ -173,17 +192,37 @@ class IndexDirectory:
             return None
 
     def current_manifest(self) -> Manifest:
-        """The published version that ``CURRENT`` names."""
+        """The published version that ``CURRENT`` names.
+
+        Raises :class:`IndexDamagedError`, naming the file at fault, when ``CURRENT`` or the
+        manifest it names is missing, unreadable, not JSON or lacks a field.
+        """
+        pointer = self.root / CURRENT_FILE
         try:
-            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-            return Manifest.from_json((self.root / name).read_text(encoding="utf-8"))
+            name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError as exc:
-            raise IndexStateError(
-                f"no index version in {self.root}: {exc.filename} is missing"
+            raise IndexDamagedError(
+                f"no index version in {self.root}: {pointer} is missing"
             ) from exc
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexStateError(
-                f"the current manifest in {self.root} is unreadable: {exc}"
+        except (OSError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
+            raise IndexDamagedError(
+                f"no index version in {self.root}: {pointer} is unreadable: {exc}"
+            ) from exc
+        path = self.root / name
+        if not name or path.parent != self.root:
+            # Only a manifest of this folder is trusted (a damaged CURRENT may name anything).
+            raise IndexDamagedError(f"{pointer} names no manifest of {self.root}: {name!r}")
+        try:
+            return Manifest.from_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise IndexDamagedError(
+                f"no index version in {self.root}: {path}, named by {CURRENT_FILE}, is missing"
+            ) from exc
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # JSONDecodeError is a ValueError; a field missing or of the wrong shape raises
+            # KeyError, TypeError or AttributeError inside from_json.
+            raise IndexDamagedError(
+                f"manifest {path} is unreadable: {type(exc).__name__}: {exc}"
             ) from exc
 
     def write_segment(
@@ -256,12 +295,12 @@ class IndexDirectory:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise IndexStateError(f"segment file {path} cannot be read: {exc.strerror}") from exc
+            raise IndexDamagedError(f"segment file {path} cannot be read: {exc.strerror}") from exc
         if _sha256(data) != entry.sha256:
-            raise IndexStateError(f"segment file {path} does not match its checksum")
+            raise IndexDamagedError(f"segment file {path} does not match its checksum")
         index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         if index.d != dimension or index.ntotal != entry.count:
-            raise IndexStateError(
+            raise IndexDamagedError(
                 f"segment file {path} holds {index.ntotal}x{index.d}, "
                 f"expected {entry.count}x{dimension}"
             )

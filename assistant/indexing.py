@@ -13,7 +13,9 @@ Two ways to a new version, both under the index's writer lock:
 After publishing, rows removed by the new version are purged from SQLite and FTS5, and files
 no version needs are deleted. If the process dies between the commit and the publish,
 :func:`recover` notices that the store is ahead of ``CURRENT`` and rewrites the segment from
-the vectors kept in SQLite, without the model.
+the vectors kept in SQLite, without the model. The same path repairs a version whose
+``CURRENT``, manifest or segment file is missing or damaged. Only when the store itself is
+missing or damaged (:func:`store_problem`) is ``corpus/`` re-read and re-embedded.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from assistant.embedding import Embedder, Vectors
 from assistant.entities import Entity, EntityRecognizer
 from assistant.index import (
     VECTOR_KINDS,
+    IndexDamagedError,
     IndexDirectory,
     IndexStateError,
     Manifest,
@@ -41,7 +44,7 @@ from assistant.index import (
     corpus_hash,
     utc_now,
 )
-from assistant.store import Store, StoredRows
+from assistant.store import Store, StoreDamagedError, StoredRows, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -276,8 +279,13 @@ def apply_changes(
     return IngestReport(outcomes, manifest, embedded, time.perf_counter() - started, timings)
 
 
-def recover(directory: IndexDirectory) -> Manifest | None:
-    """Bring ``CURRENT`` in step with the store after an interrupted ingest or build.
+def recover(directory: IndexDirectory, damage: str | None = None) -> Manifest | None:
+    """Bring ``CURRENT`` in step with the store, from the vectors the store keeps.
+
+    Two cases: an ingest or build interrupted between its commit and its publish (the store
+    is ahead of ``CURRENT``), and a current version whose files are missing or damaged:
+    ``CURRENT`` or its manifest (found here) or a segment file (``damage``: what the caller
+    found when loading it). Neither needs the model or ``corpus/``.
 
     Call it holding the writer lock (or before any writer can run). Returns the newly
     published manifest, or ``None`` when nothing needed publishing; rows a published version
@@ -286,8 +294,12 @@ def recover(directory: IndexDirectory) -> Manifest | None:
     store = Store(directory.store_path)
     try:
         stored = _stored_version(store)
-        current = _current_or_none(directory)
-        if current is not None and current.version == stored:
+        current: Manifest | None
+        try:
+            current = directory.current_manifest()
+        except IndexDamagedError as exc:
+            current, damage = None, damage or str(exc)
+        if current is not None and damage is None and current.version == stored:
             if store.removed_rows():
                 with store.transaction() as conn:
                     store.purge(conn, current.version)
@@ -297,14 +309,59 @@ def recover(directory: IndexDirectory) -> Manifest | None:
             raise IndexStateError(f"{directory.store_path} holds no published index version")
         ids, vectors = store.live_vectors("passages")
         dimension = int(vectors.shape[1]) if len(ids) else (current.dimension if current else 0)
-        log.warning(
-            "index version %s was not published; rebuilding its vectors from the store", stored
-        )
-        manifest = _publish_full_version(store, directory, stored, model, dimension)
-        _tidy(store, directory, manifest, current)
+        version = stored
+        if damage is None:
+            log.warning(
+                "index version %s was not published; rebuilding its vectors from the store", stored
+            )
+        else:
+            # A new number rather than the damaged one again: no file of the damaged version
+            # is overwritten in place, and every reader sees CURRENT move and reloads.
+            version = max(stored, current.version if current else 0) + 1
+            with store.transaction() as conn:
+                store.set_meta(conn, _VERSION_KEY, str(version))
+            counts = store.counts()
+            log.warning(
+                "index damaged: %s; republishing the index as version %s from the vectors in %s "
+                "(%s articles, %s passages, %s sentences; nothing re-embedded)",
+                damage,
+                version,
+                directory.store_path,
+                counts.articles,
+                counts.passages,
+                counts.sentences,
+            )
+        manifest = _publish_full_version(store, directory, version, model, dimension)
+        # After damage the old version is not kept: its files are what was broken. They are
+        # deleted only now that the replacement is published.
+        _tidy(store, directory, manifest, current if damage is None else None)
         return manifest
     finally:
         store.close()
+
+
+def store_problem(directory: IndexDirectory) -> str | None:
+    """Why the store cannot be what the index is republished from, or ``None`` if it can.
+
+    It can when SQLite's page check passes and it holds a published version. Call it at
+    start-up holding the writer lock. A damaged store (not a database, failing the check) is
+    first moved aside, kept for inspection, so that a rebuild from ``corpus/`` can write a
+    new one; the index files stay until that rebuild publishes.
+    """
+    path = directory.store_path
+    if not path.is_file():
+        return f"the store {path} is missing"
+    try:
+        store = Store.open_checked(path)
+    except StoreDamagedError as exc:
+        aside = set_aside(path)
+        return f"the store {path} is damaged ({exc}; moved to {aside.name})"
+    try:
+        if _stored_version(store) == 0 or store.meta("model") is None:
+            return f"the store {path} holds no published index version"
+    finally:
+        store.close()
+    return None
 
 
 def _current_or_none(directory: IndexDirectory) -> Manifest | None:

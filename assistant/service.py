@@ -28,7 +28,14 @@ from assistant.corpus import Article
 from assistant.corpus_folder import CorpusFolder
 from assistant.embedding import Embedder, load_embedder
 from assistant.entities import EntityRecognizer, load_recognizer
-from assistant.index import VECTOR_KINDS, IndexDirectory, IndexStateError, Manifest, VectorIndex
+from assistant.index import (
+    VECTOR_KINDS,
+    IndexDamagedError,
+    IndexDirectory,
+    IndexStateError,
+    Manifest,
+    VectorIndex,
+)
 from assistant.indexing import (
     Action,
     BuildReport,
@@ -38,6 +45,7 @@ from assistant.indexing import (
     apply_changes,
     build_index,
     recover,
+    store_problem,
 )
 from assistant.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
 from assistant.store import ArticleRecord, LogEntry, PassageRecord, Store
@@ -106,27 +114,47 @@ class AssistantService:
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
         self._recognizer: EntityRecognizer | None = None
-        self._snapshot = self._load(directory.current_manifest())
+        self._snapshot = self._first_snapshot()
 
     @classmethod
     def open(cls, settings: Settings, progress: ProgressCallback | None = None) -> AssistantService:
-        """Load the model and the index, building the index from the corpus when there is none."""
+        """Load the model and the index, building the index from the corpus when there is none.
+
+        A damaged index is repaired here rather than refused: a missing or unreadable
+        ``CURRENT``, manifest or segment file is republished from the vectors in the store
+        (:func:`~assistant.indexing.recover`); a missing or damaged store is rebuilt from
+        ``corpus/``. Each repair logs one warning naming the file at fault.
+        """
         embedder = load_embedder(settings.model, settings.embed_batch_size)
         directory = IndexDirectory(settings.index_dir)
-        if not directory.exists():
-            log.info("no index in %s; building it from %s", settings.index_dir, settings.corpus_dir)
-            report = build(settings, embedder, progress)
-            log.info(
-                "built index version %s (%s articles) in %.1fs",
-                report.manifest.version,
-                report.articles,
-                report.seconds,
-            )
-        else:
-            with directory.writer_lock():
-                recovered = recover(directory)
-            if recovered is not None:
-                log.warning("recovered an interrupted index publish in %s", settings.index_dir)
+        # Under the writer lock, so that a process starting at the same moment waits and then
+        # finds the index this one repaired or built, instead of doing the same work again.
+        with directory.writer_lock():
+            first_start = not directory.store_path.exists() and not directory.has_index_files()
+            problem = store_problem(directory)
+            if problem is None:
+                recover(directory)  # logs its own warning when it had to republish
+            else:
+                if first_start:
+                    log.info(
+                        "no index in %s; building it from %s",
+                        settings.index_dir,
+                        settings.corpus_dir,
+                    )
+                else:
+                    log.warning(
+                        "%s; rebuilding the index from the articles in %s",
+                        problem,
+                        settings.corpus_dir,
+                    )
+                report = build(settings, embedder, progress)
+                log.info(
+                    "built index version %s (%s articles, %s files skipped) in %.1fs",
+                    report.manifest.version,
+                    report.articles,
+                    len(report.skipped),
+                    report.seconds,
+                )
         return cls(settings, embedder, directory)
 
     # -- questions ----------------------------------------------------------------------
@@ -178,6 +206,23 @@ class AssistantService:
             self._snapshot = snapshot
             log.info("now serving index version %s (was %s)", snapshot.manifest.version, previous)
             return True
+
+    def _first_snapshot(self) -> Snapshot:
+        """The current version, loaded; republished from the store if a file of it is damaged.
+
+        The healthy path takes no lock. A failure is looked at again under the writer lock
+        first: a writer may just have published and tidied the files away, which is no damage.
+        """
+        try:
+            return self._load(self.directory.current_manifest())
+        except IndexDamagedError:
+            pass
+        with self.directory.writer_lock():
+            try:
+                return self._load(self.directory.current_manifest())
+            except IndexDamagedError as exc:
+                recover(self.directory, damage=str(exc))
+            return self._load(self.directory.current_manifest())
 
     def _load(self, manifest: Manifest) -> Snapshot:
         _check_model(manifest, self.embedder)
