@@ -34,11 +34,19 @@ router = APIRouter(tags=["admin"])
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 413, 415, 422)
 }
+#: Writes with a body can also answer 400 (a JSON body that is not UTF-8; a form without a
+#: boundary or with fields besides "file") and 503 (too many uploads in flight).
+_WRITE_ERRORS: dict[int | str, dict[str, object]] = {
+    **_ERRORS,
+    **{code: {"model": ErrorOut} for code in (400, 503)},
+}
 _BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}},
+            # Inline: no route takes ArticleIn as a parameter, so FastAPI never adds it to
+            # #/components/schemas and a $ref to it would dangle.
+            "application/json": {"schema": ArticleIn.model_json_schema()},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -117,7 +125,7 @@ def _change(report: IngestReport, service: ServiceDep) -> tuple[int, ChangeOut]:
     "/api/articles",
     status_code=201,
     response_model=ChangeOut,
-    responses={200: {"model": ChangeOut}, **_ERRORS},
+    responses={200: {"model": ChangeOut}, **_WRITE_ERRORS},
     openapi_extra=_BODY,
 )
 async def add_article(request: Request, service: ServiceDep, _: AdminDep) -> JSONResponse:
@@ -131,7 +139,7 @@ async def add_article(request: Request, service: ServiceDep, _: AdminDep) -> JSO
 @router.put(
     "/api/articles/{article_id}",
     response_model=ChangeOut,
-    responses=_ERRORS,
+    responses=_WRITE_ERRORS,
     openapi_extra=_BODY,
 )
 async def replace_article(

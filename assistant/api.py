@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from assistant import admin, web
 from assistant.answering import confidence_label
@@ -137,6 +138,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(status_code=422, content=body.model_dump())
 
 
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {
@@ -150,11 +154,24 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         422: "invalid_article",
     }.get(exc.status_code, "http_error")
     body = error_out(code, str(exc.detail))
-    return JSONResponse(
-        status_code=exc.status_code,
-        content=body.model_dump(),
-        headers=getattr(exc, "headers", None),
-    )
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return JSONResponse(status_code=exc.status_code, content=body.model_dump(), headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at the request's path, for ``Allow`` on a 405.
+
+    Starlette's 405 names only the first matching route's methods: ``Allow: GET`` for
+    ``/api/articles``, whose ``POST`` is another route (the admin router's).
+    """
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return [
+        method
+        for method in _HTTP_METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
 
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -194,7 +211,11 @@ def _served_manifest(app: FastAPI) -> Manifest | None:
 
 # --- the app -----------------------------------------------------------------------------
 
-_ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
+#: What /ask can answer besides 200: 422 from validation; 400 (a body that is not UTF-8), 413,
+#: 415, 429 and 503 from the guards in front of it (assistant/guards.py).
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 413, 415, 422, 429, 503)
+}
 
 
 def create_app(

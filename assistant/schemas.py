@@ -25,10 +25,22 @@ class HistoryTurn(BaseModel):
     answer: str | None = Field(default=None, max_length=10_000)
 
 
+#: A character that ``str.strip()`` keeps (the class lists every one it removes).
+_NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
 class AskRequest(BaseModel):
     model_config = _STRICT
 
-    question: str = Field(description="The question, 1 to 1,000 characters.")
+    question: str = Field(
+        description="The question, 1 to 1,000 characters.",
+        # What the validator below checks, declared: 1 to 1,000 characters, not all blank.
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": MAX_QUESTION_CHARS,
+            "pattern": _NOT_BLANK,
+        },
+    )
     top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="How many passages to cite.")
     history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
 
