@@ -156,3 +156,23 @@ def test_sentence_entities_round_trip_and_old_stores_migrate(tmp_path: Path) -> 
     conn.close()
     migrated = Store(old)
     assert migrated.meta("schema_version") == str(SCHEMA_VERSION)
+
+
+def test_lexical_search_keeps_its_limit_when_better_matches_are_of_another_version(
+    tmp_path: Path,
+) -> None:
+    # FTS5 ranks before versions are checked; newer rows that outrank every visible one
+    # must not crowd the visible ones out of a version-1 reader's results.
+    store = Store(tmp_path / "s.sqlite")
+    old = [
+        add(store, Article.create(title=f"Old {i}", text=f"Tariffs rose in year {i}."), 1)
+        for i in range(2)
+    ]
+    for i in range(6):
+        text = f"Tariffs, tariffs and tariffs again, report {i}."
+        add(store, Article.create(title=f"New {i}", text=text), 2)
+    newest_first = store.lexical_search(["tariffs"], 2, version=2)
+    assert len(newest_first) == 2
+    assert {p for p, _ in newest_first}.isdisjoint(i for rows in old for i in rows.passage_ids)
+    hits = store.lexical_search(["tariffs"], 2, version=1)
+    assert sorted(p for p, _ in hits) == sorted(i for rows in old for i in rows.passage_ids)
