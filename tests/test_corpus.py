@@ -360,3 +360,17 @@ def test_article_file_name_never_escapes_its_folder(title: str, article_id_: str
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]*\.md", name)
     assert ".." not in name and len(name) <= 60 + 1 + 64 + 3
     assert len(name.rsplit("-", 1)[0]) <= 60
+
+
+def test_an_html_page_over_its_parse_time_is_refused_and_the_next_page_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 30k links take trafilatura seconds (10 MB of them took 338 s): far over 0.2 s.
+    links = "".join(f"<a href='/x{i}'>link number {i}</a> " for i in range(30_000))
+    slow_page = f"<html><body><p>{links}</p></body></html>".encode()
+    monkeypatch.setattr(corpus, "HTML_PARSE_SECONDS", 0.2)
+    with pytest.raises(ArticleError, match=r"slow\.html: the HTML page took longer than"):
+        parse_article("slow.html", slow_page)
+    monkeypatch.setattr(corpus, "HTML_PARSE_SECONDS", 20.0)
+    article = parse_article("harbour.html", NEWS_PAGE.encode("utf-8"))
+    assert article.title == "Harbour reopens after three-day storm closure"
