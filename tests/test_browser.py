@@ -313,3 +313,29 @@ def test_too_long_question_gets_the_api_message(page: tuple[Page, Console]) -> N
     assert tab.locator(".turn").count() == 0
     # The browser logs the refused request itself; that is expected here.
     console.errors = [e for e in console.errors if "422" not in e]
+
+
+def test_highlight_offsets_count_code_points_not_utf16_units(page: tuple[Page, Console]) -> None:
+    # The API's offsets are Python code points; emoji before the short answer are one each
+    # there and two UTF-16 units in JavaScript. The reply is fixed so the emoji are known.
+    tab, _ = page
+    answer = "Talks 🇪🇸🤝👍🏽 resume in Madrid on Sunday."
+    start = answer.index("Madrid")
+    reply = {
+        "answered": True,
+        "answer": answer,
+        "highlight": {"start": start, "end": start + len("Madrid"), "text": "Madrid"},
+        "confidence": 0.9,
+        "confidence_label": "strong match",
+        "citations": [],
+        "question": "Where do talks resume?",
+        "query": "Where do talks resume?",
+        "answer_start": 0,
+        "answer_end": len(answer),
+        "timings_ms": {},
+    }
+    tab.route("**/ask", lambda route: route.fulfill(json=reply))
+    tab.goto("/")
+    turn = ask(tab, "Where do talks resume?")
+    assert turn.locator("mark.short-answer").inner_text() == "Madrid"
+    assert turn.locator(".answer-text").inner_text() == answer

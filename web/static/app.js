@@ -40,7 +40,10 @@
       const text = el("blockquote", "answer-text");
       const h = data.highlight;
       if (h) {
-        text.append(data.answer.slice(0, h.start), el("mark", "short-answer", data.answer.slice(h.start, h.end)), data.answer.slice(h.end));
+        // Offsets count code points (Python's str), not UTF-16 units: an emoji is one.
+        const chars = Array.from(data.answer);
+        const part = (from, to) => chars.slice(from, to).join("");
+        text.append(part(0, h.start), el("mark", "short-answer", part(h.start, h.end)), part(h.end));
       } else {
         text.textContent = data.answer;
       }
