@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,29 @@ def test_bad_uploads_are_refused(client: TestClient, monkeypatch: pytest.MonkeyP
     response = client.post("/api/articles", files=big, headers=AUTH)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
     assert client.get("/health").json()["articles"] == 2
+
+
+def test_names_and_ids_from_requests_never_reach_outside_the_corpus_folder(
+    client: TestClient, live_settings: Settings, tmp_path: Path
+) -> None:
+    corpus = live_settings.corpus_dir.resolve()
+    before = {p for p in tmp_path.rglob("*") if p.is_file()}
+    body = b"---\ntitle: Escape\n---\n\nA file named to escape the corpus folder was sent.\n"
+    uploaded = client.post(
+        "/api/articles",
+        files={"file": ("../../../../escape.md", body, "text/markdown")},
+        headers=AUTH,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    text = {"title": "Escape again", "text": "An id made to escape the corpus folder was sent."}
+    for article_id in ("..%2F..%2Fescape-id", "....//....//escape-id", "%2Fetc%2Fescape-id"):
+        response = client.put(f"/api/articles/{article_id}", json=text, headers=AUTH)
+        assert response.status_code in (200, 201, 404, 422), response.text
+    created = {p for p in tmp_path.rglob("*") if p.is_file()} - before
+    outside = [p for p in created if not p.resolve().is_relative_to(corpus)]
+    assert [p for p in outside if "escape" in p.name] == []
+    assert [p.name for p in created if p.resolve().is_relative_to(corpus)], "kept in corpus/"
+    assert all(
+        "/" not in p.name and not p.name.startswith(".") for p in created if "escape" in p.name
+    )
+    assert not list(Path("/").glob("escape*")) and not list(corpus.parent.parent.glob("escape*"))
