@@ -58,7 +58,7 @@ OTHER = BodyPolicy(MAX_QUESTION_BODY_BYTES, frozenset())
 #: ingests run one at a time under the writer lock anyway.
 MAX_UPLOADS_IN_FLIGHT = 4
 
-_ARTICLE_PATH = re.compile(r"^/api/articles(?:/[^/]+)?$")
+_ARTICLE_PATH = re.compile(r"^/api/articles/[^/]+$")
 
 
 def body_policy(method: str, path: str) -> BodyPolicy:
@@ -67,7 +67,9 @@ def body_policy(method: str, path: str) -> BodyPolicy:
         return ASK
     if method == "POST" and path == "/":
         return CHAT_FORM
-    if method in ("POST", "PUT") and _ARTICLE_PATH.match(path):
+    if (method == "POST" and path == "/api/articles") or (
+        method == "PUT" and _ARTICLE_PATH.match(path)
+    ):
         return UPLOAD
     return OTHER
 
