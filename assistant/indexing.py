@@ -500,11 +500,17 @@ def _entities(
     """Named entities of every sentence, per article (empty without a recognizer)."""
     if recognizer is None:
         return [[[] for _ in chunks.sentences] for _, chunks in chunked]
+    # Many articles per call: spaCy's batches stay full however short each article is.
     found: list[list[list[Entity]]] = []
-    for done, (_, chunks) in enumerate(chunked, start=1):
-        found.append(recognizer.recognize([s.text for s in chunks.sentences]))
+    group = 64
+    for start in range(0, len(chunked), group):
+        part = chunked[start : start + group]
+        entities = recognizer.recognize([s.text for _, c in part for s in c.sentences])
+        for _, chunks in part:
+            found.append(entities[: len(chunks.sentences)])
+            entities = entities[len(chunks.sentences) :]
         if progress:
-            progress("entities", done, len(chunked))
+            progress("entities", start + len(part), len(chunked))
     return found
 
 
@@ -516,13 +522,17 @@ def _embed(
     for _, chunks in chunked:
         texts.extend(p.text for p in chunks.passages)
         texts.extend(s.text for s in chunks.sentences)
-    batch = max(embedder.batch_size, 1) * 4
-    parts: list[Vectors] = []
-    for start in range(0, len(texts), batch):
-        parts.append(embedder.encode(texts[start : start + batch]))
+    # Shortest first across the whole build: a batch then holds texts of similar length and
+    # little padding, as when the model is handed everything at once (the calls are in
+    # chunks only to report progress).
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    matrix = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    chunk = max(embedder.batch_size, 1) * 4
+    for start in range(0, len(texts), chunk):
+        rows = order[start : start + chunk]
+        matrix[rows] = embedder.encode([texts[i] for i in rows])
         if progress:
-            progress("embedding", min(start + batch, len(texts)), len(texts))
-    matrix = np.vstack(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+            progress("embedding", min(start + chunk, len(texts)), len(texts))
     passage_vectors: list[Vectors] = []
     sentence_vectors: list[Vectors] = []
     offset = 0

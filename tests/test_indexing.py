@@ -231,3 +231,14 @@ def test_many_small_ingests_merge_their_segments(live_service: AssistantService)
         assert snapshot.vectors.live_ids(kind) == set(live_service.store.live_vectors(kind)[0])
     result = live_service.ask("Where did the lighthouse of Bulletin 3 shine?")
     assert "Cape3" in (result.answer.text or "")
+
+
+def test_every_stored_vector_is_its_own_texts(live_service: AssistantService) -> None:
+    # The build embeds texts sorted by length; each vector must land back on its own row.
+    store = live_service.store
+    ids, vectors = store.live_vectors("passages")
+    texts = [store.passages(ids)[i].text for i in ids]
+    expected = live_service.embedder.encode(texts)
+    agreement = (vectors * expected).sum(axis=1)
+    assert len(ids) > 10
+    assert agreement.min() > 0.999
