@@ -74,7 +74,16 @@ def index(
     _setup_logging(settings)
     directory = IndexDirectory(settings.index_dir)
     if directory.exists() and not rebuild:
-        manifest = directory.current_manifest()
+        try:
+            manifest = directory.current_manifest()
+        except IndexStateError:
+            # Damaged: opening the service repairs it (from the store, else from corpus/).
+            try:
+                service = AssistantService.open(settings)
+            except STARTUP_ERRORS as exc:
+                raise _fail(str(exc)) from exc
+            manifest = service.snapshot().manifest
+            service.close()
         console.print(
             f"index version {manifest.version} already exists in {settings.index_dir} "
             f"({manifest.counts['articles']} articles); use --rebuild to rebuild it"

@@ -33,6 +33,14 @@ def test_index_then_ask_in_the_terminal(tmp_path: Path) -> None:
         app, ["ask", "What is the recipe for paella?", "--index-dir", str(index_dir)]
     )
     assert "do not answer" in refused.output
+    # A damaged manifest is repaired by `index`, not shown as a traceback.
+    current = (index_dir / "CURRENT").read_text().strip()
+    (index_dir / current).write_text("{ not json")
+    repaired = runner.invoke(
+        app, ["index", "--index-dir", str(index_dir), "--corpus-dir", str(CORPUS)]
+    )
+    assert repaired.exit_code == 0, repaired.output
+    assert "index version 2 already exists" in repaired.output
 
 
 def test_a_blank_question_is_refused() -> None:
