@@ -77,6 +77,11 @@ class Segment:
     def file(self, kind: VectorKind) -> SegmentFile:
         return self.passages if kind == "passages" else self.sentences
 
+    @property
+    def approximate(self) -> bool:
+        """Whether any of its files was indexed for approximate search (``segment_index``)."""
+        return any(self.file(kind).count >= ANN_MIN_VECTORS for kind in VECTOR_KINDS)
+
 
 @dataclass(frozen=True)
 class Manifest:

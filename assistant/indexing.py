@@ -417,15 +417,20 @@ def _next_manifest(
     dimension = current.dimension
     segments = list(current.segments)
     if len(segments) + 1 > COMPACT_SEGMENTS:
-        # Tiered merge: every segment after the first (a full one) becomes one, from the
-        # store's live rows added since; the cost follows the recent text, not the corpus.
-        base = segments[0]
-        since = segment_version(base)
+        # Tiered merge: the small segments after the last large one (the full build, or one
+        # that grew past ANN_MIN_VECTORS and has an HNSW graph) become one, from the store's
+        # live rows added since. The cost follows the recent text, not the corpus, and an
+        # HNSW graph is built once per ANN_MIN_VECTORS of growth, not at every merge.
+        kept = 1 + max((i for i, segment in enumerate(segments) if segment.approximate), default=0)
+        since = segment_version(segments[kept - 1])
         merged: dict[VectorKind, tuple[Sequence[int], Vectors]] = {
             kind: store.live_vectors(kind, added_after=since) for kind in VECTOR_KINDS
         }
-        log.info("merging %s segments added since version %s", len(segments) - 1, since)
-        segments = [base, directory.write_segment(f"seg-{version:06d}", merged, dimension)]
+        log.info("merging %s segments added since version %s", len(segments) - kept, since)
+        segments = [
+            *segments[:kept],
+            directory.write_segment(f"seg-{version:06d}", merged, dimension),
+        ]
     elif added:
         vectors: dict[VectorKind, tuple[Sequence[int], Vectors]] = {
             "passages": (new_ids["passages"], _stack(passage_vectors, dimension)),

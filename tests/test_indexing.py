@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from assistant import index as index_module
 from assistant.corpus import Article, load_corpus
 from assistant.index import VECTOR_KINDS, IndexDirectory, Manifest
 from assistant.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
@@ -242,3 +243,30 @@ def test_every_stored_vector_is_its_own_texts(live_service: AssistantService) ->
     agreement = (vectors * expected).sum(axis=1)
     assert len(ids) > 10
     assert agreement.min() > 0.999
+
+
+def test_the_merge_keeps_segments_that_grew_large(
+    live_service: AssistantService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A segment past ANN_MIN_VECTORS has an HNSW graph; later merges must leave it alone
+    # rather than rebuild the graph every COMPACT_SEGMENTS ingests.
+    monkeypatch.setattr(index_module, "ANN_MIN_VECTORS", 40)
+    first_large: str | None = None  # the first merged segment past the threshold
+    merges_after_it = 0
+    for n in range(3 * COMPACT_SEGMENTS):
+        text = " ".join(f"Pier {n}-{k} at Cape{n} opened at dawn." for k in range(4))
+        before = len(live_service.snapshot().manifest.segments)
+        live_service.ingest([Article.create(title=f"Pier bulletin {n}", text=text)])
+        manifest = live_service.snapshot().manifest
+        if first_large is None:
+            first_large = next((s.name for s in manifest.segments[1:] if s.approximate), None)
+        elif len(manifest.segments) < before:
+            merges_after_it += 1
+    manifest = live_service.snapshot().manifest
+    assert first_large is not None and merges_after_it >= 1
+    assert first_large in [s.name for s in manifest.segments]
+    assert len(manifest.segments) <= COMPACT_SEGMENTS
+    snapshot = live_service.snapshot()
+    for kind in VECTOR_KINDS:
+        assert snapshot.vectors.live_ids(kind) == set(live_service.store.live_vectors(kind)[0])
+    assert "Cape5" in (live_service.ask("Where did Pier 5-2 open?").answer.text or "")
