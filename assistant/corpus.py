@@ -25,6 +25,7 @@ HTML or the API can be kept in ``corpus/`` and a rebuild gives the same answers.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import copy
 import datetime as dt
@@ -344,6 +345,7 @@ class _HtmlParser:
     def __init__(self) -> None:
         self._pool: multiprocessing.pool.Pool | None = None
         self._lock = threading.Lock()
+        atexit.register(self.close)
 
     def parse(self, data: bytes, name: str, path: str | None, seconds: float) -> Article:
         with self._lock:
@@ -364,6 +366,15 @@ class _HtmlParser:
                 "save its text as .txt or .md instead"
             ) from None
         return article
+
+
+    def close(self) -> None:
+        """Stop the helper process (at exit: a pool left to the garbage collector complains)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 _HTML_PARSER = _HtmlParser()

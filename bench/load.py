@@ -1,11 +1,11 @@
 """A bounded load on ``POST /ask`` of a running server, checking every answer it accepts.
 
     .venv/bin/python bench/load.py --url http://127.0.0.1:8000 [--duration 15]
-        [--concurrency 8] [--questions FILE] [--top-k 3] [--timeout 30]
+        [--concurrency 8] [--questions bench/seed_questions.txt] [--top-k 3] [--timeout 30]
 
 ``--concurrency`` clients ask in a loop for ``--duration`` seconds, each going through the
-questions (``--questions``: a file with one per line; else a built-in list about the seed
-articles) from its own starting point. Every answer is checked:
+questions (``--questions``: a file with one per line; by default ``bench/seed_questions.txt``,
+which bench/latency.py asks too) from its own starting point. Every answer is checked:
 
 * status 200: the body must be an ``AskResponse`` (``assistant/schemas.py``); its citations
   numbered 1..n, each passage equal to its article's ``text[start:end]``; when answered, the
@@ -42,27 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.schemas import AskResponse  # noqa: E402
 
-#: Questions about the seed articles (corpus/): most are answered, a few are not.
-SEED_QUESTIONS = [
-    "Where will the U.S.-China trade talks be held?",
-    "When do the talks resume?",
-    "Who is the U.S. Treasury secretary?",
-    "Who heads the USTR?",
-    "Who will the Americans meet in Madrid?",
-    "What is the biggest focus of this round?",
-    "When is the TikTok deadline?",
-    "Who owns TikTok?",
-    "How high are the US tariffs on China?",
-    "What did the two countries agree in Stockholm?",
-    "What did Bessent urge at the G7?",
-    "Which countries buy Russian crude?",
-    "What will China raise at the talks?",
-    "Where will the APEC leaders meet?",
-    "Who leads the Chinese delegation?",
-    "What did Marco Rubio call for?",
-    "What is the capital of Australia?",
-    "How many moons does Jupiter have?",
-]
+#: The questions bench/latency.py asks too, about the seed articles (corpus/).
+SEED_QUESTIONS = ROOT / "bench" / "seed_questions.txt"
+
 
 REFUSED = (429, 503)
 
@@ -225,21 +207,26 @@ async def run(
     }
 
 
+def read_questions(path: Path) -> list[str]:
+    """The non-blank lines of ``path``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of load")
     parser.add_argument("--concurrency", type=int, default=8, help="clients asking at once")
-    parser.add_argument("--questions", type=Path, help="a file of questions, one per line")
+    parser.add_argument(
+        "--questions", type=Path, default=SEED_QUESTIONS, help="a file of questions, one per line"
+    )
     parser.add_argument("--top-k", type=int, default=3, help="citations asked for")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     args = parser.parse_args(argv)
-    questions = SEED_QUESTIONS
-    if args.questions is not None:
-        lines = args.questions.read_text(encoding="utf-8").splitlines()
-        questions = [line.strip() for line in lines if line.strip()]
-        if not questions:
-            parser.error(f"{args.questions}: no questions")
+    questions = read_questions(args.questions)
+    if not questions:
+        parser.error(f"{args.questions}: no questions")
     summary = asyncio.run(
         run(
             args.url.rstrip("/"),
