@@ -13,6 +13,7 @@ Refusals carry the API's one error shape (``schemas.error_body``).
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import threading
@@ -143,7 +144,7 @@ class RequestGuard:
         if refusal is None and policy.slots == "question":
             refusal = self._check_rate(scope, headers)
         if refusal is not None:
-            await _refuse(send, *refusal)
+            await _refuse(send, *refusal, page=policy is CHAT_FORM)
             return
         if policy.slots is None:
             await self.app(scope, receive, send)
@@ -152,7 +153,9 @@ class RequestGuard:
         if not self._enter(policy.slots):
             busy = "questions are" if policy.slots == "question" else "uploads are"
             message = f"too many {busy} being handled; try again shortly"
-            await _refuse(send, 503, "overloaded", message, {"Retry-After": "1"})
+            await _refuse(
+                send, 503, "overloaded", message, {"Retry-After": "1"}, page=policy is CHAT_FORM
+            )
             return
         try:
             # Read the body here (bounded by the policy) so that an oversized chunked body or
@@ -161,7 +164,7 @@ class RequestGuard:
             if refusal is None and _media_type(headers) == JSON and not _is_utf8(body):
                 refusal = (400, "invalid_encoding", "the request body is not valid UTF-8", {})
             if refusal is not None:
-                await _refuse(send, *refusal)
+                await _refuse(send, *refusal, page=policy is CHAT_FORM)
                 return
             await self.app(scope, _replay(body, receive), send)
         finally:
@@ -219,11 +222,22 @@ class RequestGuard:
 
 
 async def _refuse(
-    send: Send, status: int, code: str, message: str, headers: dict[str, str]
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str],
+    page: bool = False,
 ) -> None:
-    body = error_body(code, message)
+    """The API's JSON error; for the chat form (a browser without JavaScript) a small page."""
+    if page:
+        body = _REFUSAL_PAGE.format(message=html.escape(message)).encode()
+        content_type = b"text/html; charset=utf-8"
+    else:
+        body = error_body(code, message)
+        content_type = b"application/json"
     raw_headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         *((k.lower().encode(), v.encode()) for k, v in headers.items()),
     ]
@@ -232,6 +246,14 @@ async def _refuse(
         raw_headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
+
+
+_REFUSAL_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>News assistant</title>
+<link rel="stylesheet" href="/static/style.css"></head>
+<body><main><p class="error">{message}</p><p><a href="/">Back to the chat</a></p></main></body>
+</html>
+"""
 
 
 async def _read_body(

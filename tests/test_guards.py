@@ -154,8 +154,12 @@ def test_questions_past_the_rate_limit_get_429_with_retry_after(
         refused = api.post("/ask", json=QUESTION)
         assert_error(refused, 429, "rate_limited")
         assert 1 <= int(refused.headers["retry-after"]) <= 10
-        # The chat form counts against the same bucket; reading pages does not.
-        assert api.post("/", data={"question": "Who?"}).status_code == 429
+        # The chat form counts against the same bucket (and, for a browser without
+        # JavaScript, says so in a page); reading pages does not.
+        form = api.post("/", data={"question": "Who?"})
+        assert form.status_code == 429
+        assert form.headers["content-type"].startswith("text/html")
+        assert "too many questions from this client" in form.text
         assert api.get("/articles").status_code == 200
         assert api.get("/health").status_code == 200
 
