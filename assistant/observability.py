@@ -78,13 +78,29 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (test runners swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str, json_lines: bool) -> None:
-    """Route the root logger (and uvicorn's) to stderr in the chosen format."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Route the root logger (and uvicorn's) to stderr in the chosen format.
+
+    Replaces a handler an earlier call installed; handlers others installed stay.
+    """
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, StderrHandler)]
+    root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
