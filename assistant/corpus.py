@@ -367,7 +367,6 @@ class _HtmlParser:
             ) from None
         return article
 
-
     def close(self) -> None:
         """Stop the helper process (at exit: a pool left to the garbage collector complains)."""
         with self._lock:
