@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -106,6 +106,15 @@ class TokenBucket:
             return wait
 
 
+class Refusal(NamedTuple):
+    """Why a request is turned away: its status, error code, message and extra headers."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = {}  # noqa: RUF012 (never mutated)
+
+
 @dataclass(frozen=True)
 class GuardOptions:
     """The configurable limits (from :class:`assistant.config.Settings`)."""
@@ -131,9 +140,6 @@ class RequestGuard:
         self._in_flight = {"question": 0, "upload": 0}
         self._in_flight_lock = threading.Lock()
 
-    def in_flight(self, slots: str) -> int:
-        return self._in_flight[slots]
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -153,16 +159,15 @@ class RequestGuard:
         if not self._enter(policy.slots):
             busy = "questions are" if policy.slots == "question" else "uploads are"
             message = f"too many {busy} being handled; try again shortly"
-            await _refuse(
-                send, 503, "overloaded", message, {"Retry-After": "1"}, page=policy is CHAT_FORM
-            )
+            refusal = Refusal(503, "overloaded", message, {"Retry-After": "1"})
+            await _refuse(send, *refusal, page=policy is CHAT_FORM)
             return
         try:
             # Read the body here (bounded by the policy) so that an oversized chunked body or
             # a JSON body that is not UTF-8 is refused before a route parses it.
             body, refusal = await _read_body(receive, policy.max_bytes)
             if refusal is None and _media_type(headers) == JSON and not _is_utf8(body):
-                refusal = (400, "invalid_encoding", "the request body is not valid UTF-8", {})
+                refusal = Refusal(400, "invalid_encoding", "the request body is not valid UTF-8")
             if refusal is not None:
                 await _refuse(send, *refusal, page=policy is CHAT_FORM)
                 return
@@ -171,42 +176,34 @@ class RequestGuard:
             with self._in_flight_lock:
                 self._in_flight[policy.slots] -= 1
 
-    def _check_headers(
-        self, policy: BodyPolicy, headers: dict[str, str]
-    ) -> tuple[int, str, str, dict[str, str]] | None:
+    def _check_headers(self, policy: BodyPolicy, headers: dict[str, str]) -> Refusal | None:
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
-                return 400, "bad_request", "Content-Length is not a number", {}
+                return Refusal(400, "bad_request", "Content-Length is not a number")
             if int(length) > policy.max_bytes:
-                return (
+                return Refusal(
                     413,
                     "too_large",
                     f"the request body is {int(length)} bytes; the limit here is "
                     f"{policy.max_bytes} bytes",
-                    {},
                 )
         if policy.media_types and _media_type(headers) not in policy.media_types:
             given = _media_type(headers) or "none"
             wanted = " or ".join(sorted(policy.media_types))
-            return (
-                415,
-                "unsupported_media_type",
-                f"the body's Content-Type is {given}; send {wanted}",
-                {},
+            return Refusal(
+                415, "unsupported_media_type", f"the body's Content-Type is {given}; send {wanted}"
             )
         return None
 
-    def _check_rate(
-        self, scope: Scope, headers: dict[str, str]
-    ) -> tuple[int, str, str, dict[str, str]] | None:
+    def _check_rate(self, scope: Scope, headers: dict[str, str]) -> Refusal | None:
         if self.buckets is None:
             return None
         wait = self.buckets.take(_client(scope, headers, self.options.trust_forwarded_for))
         if wait <= 0:
             return None
         seconds = max(1, math.ceil(wait))
-        return (
+        return Refusal(
             429,
             "rate_limited",
             f"too many questions from this client; try again in {seconds} s",
@@ -256,9 +253,7 @@ _REFUSAL_PAGE = """<!doctype html>
 """
 
 
-async def _read_body(
-    receive: Receive, limit: int
-) -> tuple[bytes, tuple[int, str, str, dict[str, str]] | None]:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, Refusal | None]:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -268,11 +263,8 @@ async def _read_body(
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return b"", (
-                413,
-                "too_large",
-                f"the request body is over the limit here of {limit} bytes",
-                {},
+            return b"", Refusal(
+                413, "too_large", f"the request body is over the limit here of {limit} bytes"
             )
         chunks.append(chunk)
         if not message.get("more_body", False):
