@@ -130,12 +130,44 @@ def manifest_name(version: int) -> str:
     return f"manifest-{version:06d}.json"
 
 
+#: Marks a corpus hash that is a sum of per-article terms (and so can be updated in place).
+CORPUS_HASH_PREFIX = "sum256:"
+_HASH_MODULUS = 1 << 256
+
+
+def _article_term(article_id: str, content_hash: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{article_id}:{content_hash}".encode()).digest())
+
+
+def _sum_hash(total: int) -> str:
+    return f"{CORPUS_HASH_PREFIX}{total % _HASH_MODULUS:064x}"
+
+
 def corpus_hash(content_hashes: dict[str, str]) -> str:
-    """One hash of the whole corpus: article ids and their content hashes, in id order."""
-    digest = hashlib.sha256()
-    for article_id in sorted(content_hashes):
-        digest.update(f"{article_id}:{content_hashes[article_id]}\n".encode())
-    return digest.hexdigest()
+    """One hash of the whole corpus: the sum, modulo 2**256, of one SHA-256 per article.
+
+    A sum rather than a hash of the sorted list, so that an ingest can update it from the
+    articles it changed (:func:`updated_corpus_hash`) instead of reading every live one.
+    """
+    return _sum_hash(sum(_article_term(i, h) for i, h in content_hashes.items()))
+
+
+def updated_corpus_hash(
+    previous: str, removed: dict[str, str], added: dict[str, str]
+) -> str | None:
+    """``previous`` with the ``removed`` (id → content hash) taken out and ``added`` put in.
+
+    ``None`` when ``previous`` was written in an older form: the caller recomputes it.
+    """
+    if not previous.startswith(CORPUS_HASH_PREFIX):
+        return None
+    try:
+        total = int(previous.removeprefix(CORPUS_HASH_PREFIX), 16)
+    except ValueError:
+        return None
+    total -= sum(_article_term(i, h) for i, h in removed.items())
+    total += sum(_article_term(i, h) for i, h in added.items())
+    return _sum_hash(total)
 
 
 def utc_now() -> str:

@@ -42,6 +42,7 @@ from assistant.index import (
     Segment,
     VectorKind,
     corpus_hash,
+    updated_corpus_hash,
     utc_now,
 )
 from assistant.store import Store, StoreDamagedError, StoredRows, set_aside
@@ -252,6 +253,14 @@ def apply_changes(
                 store.set_meta(conn, _VERSION_KEY, str(version))
                 # The new segment is written before the commit: if writing fails (a full
                 # disk), the transaction rolls back and the current version is untouched.
+                gone = {
+                    o.article_id: live[o.article_id]
+                    for o in outcomes
+                    if o.action in (Action.UPDATED, Action.REMOVED)
+                }
+                new_hash = updated_corpus_hash(
+                    current.corpus_hash, gone, {a.id: a.content_hash for a in changed}
+                ) or corpus_hash(store.live_content_hashes())
                 increment = _next_manifest(
                     store,
                     directory,
@@ -261,6 +270,7 @@ def apply_changes(
                     replaced,
                     passage_vectors,
                     sentence_vectors,
+                    new_hash,
                 )
             lap("store")
             if increment is None:
@@ -395,6 +405,7 @@ def _next_manifest(
     replaced: list[StoredRows],
     passage_vectors: list[Vectors],
     sentence_vectors: list[Vectors],
+    new_corpus_hash: str,
 ) -> Manifest | None:
     """The current version plus one segment of new vectors, replaced ids tombstoned.
 
@@ -449,7 +460,7 @@ def _next_manifest(
         model=current.model,
         dimension=current.dimension,
         counts=counts,
-        corpus_hash=corpus_hash(store.live_content_hashes()),
+        corpus_hash=new_corpus_hash,
         segments=segments,
         tombstones={kind: sorted(ids) for kind, ids in tombstones.items()},
     )

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from assistant import index as index_module
-from assistant.index import IndexDirectory, IndexStateError, Manifest, corpus_hash, utc_now
+from assistant.index import (
+    IndexDirectory,
+    IndexStateError,
+    Manifest,
+    corpus_hash,
+    updated_corpus_hash,
+    utc_now,
+)
 
 
 def unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -106,3 +113,23 @@ def test_large_segments_get_an_hnsw_index_that_survives_saving(
     assert hits == [ids[i] for i in range(0, 500, 25)]
     assert loaded.search("passages", vecs[7], 1)[0][0] != 1007  # tombstones still hold
     assert loaded.live_ids("passages") == set(ids) - {1007}
+
+
+def test_the_corpus_hash_is_updated_from_the_changed_articles_alone() -> None:
+    corpus = {"a": "h1", "b": "h2", "c": "h3"}
+    before = corpus_hash(corpus)
+    assert corpus_hash(dict(reversed(corpus.items()))) == before  # order does not matter
+    # b updated, c removed, d added.
+    after = updated_corpus_hash(before, {"b": "h2", "c": "h3"}, {"b": "h2x", "d": "h4"})
+    assert after == corpus_hash({"a": "h1", "b": "h2x", "d": "h4"})
+    assert after != before
+    # Taking out everything gives the empty corpus; a different id with the same text does not
+    # give the same hash.
+    assert updated_corpus_hash(before, corpus, {}) == corpus_hash({})
+    assert corpus_hash({"a": "h1"}) != corpus_hash({"b": "h1"})
+
+
+def test_a_corpus_hash_of_the_older_form_is_not_updated_in_place() -> None:
+    older = "0" * 64  # a plain SHA-256, as written by earlier versions
+    assert updated_corpus_hash(older, {}, {"a": "h1"}) is None
+    assert updated_corpus_hash("sum256:not-hex", {}, {"a": "h1"}) is None

@@ -8,7 +8,7 @@ import pytest
 
 from assistant import index as index_module
 from assistant.corpus import Article, load_corpus
-from assistant.index import VECTOR_KINDS, IndexDirectory, Manifest
+from assistant.index import VECTOR_KINDS, IndexDirectory, Manifest, corpus_hash
 from assistant.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
 from assistant.service import AssistantService, chunking_options
 
@@ -128,6 +128,27 @@ def test_a_removed_article_disappears_at_once(live_service: AssistantService) ->
         ("removed", article_id),
         ("added", article_id),
     ]
+
+
+def test_the_manifest_corpus_hash_follows_adds_updates_and_removals(
+    live_service: AssistantService,
+) -> None:
+    def full_hash() -> str:
+        return corpus_hash(live_service.store.live_content_hashes())
+
+    for article in (fisheries(), fisheries(FISHERIES.replace("Lisbon", "Porto"))):
+        report = live_service.ingest([article])
+        assert report.manifest.corpus_hash == full_hash()
+    removed = live_service.remove([report.outcomes[0].article_id])
+    assert removed.manifest.corpus_hash == full_hash()
+    # A full build of the same corpus/ arrives at the same hash.
+    rebuilt = AssistantService.open(
+        live_service.settings.model_copy(
+            update={"index_dir": live_service.settings.index_dir.parent / "rebuilt"}
+        )
+    )
+    assert rebuilt.snapshot().manifest.corpus_hash == removed.manifest.corpus_hash
+    rebuilt.close()
 
 
 def test_a_rebuild_from_corpus_gives_the_same_answers(live_service: AssistantService) -> None:
