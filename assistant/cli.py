@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -338,10 +340,19 @@ def serve(
     if port is not None:
         settings = settings.model_copy(update={"port": port})
     _setup_logging(settings, server=True)
-    try:
-        service = AssistantService.open(settings)
-    except STARTUP_ERRORS as exc:
-        raise _fail(str(exc)) from exc
+    service: AssistantService | None = None
+    if workers > 1 and not watch:
+        # The supervisor only starts and watches the workers: the index is built or repaired
+        # in a child process, so that the supervisor never holds the model (about 400 MB).
+        version, problem = _open_index_elsewhere(settings)
+        if problem is not None:
+            raise _fail(problem)
+    else:
+        try:
+            service = AssistantService.open(settings)
+        except STARTUP_ERRORS as exc:
+            raise _fail(str(exc)) from exc
+        version = service.health().index_version
     # One access line per request comes from RequestObserver (with its request id and route);
     # on SIGTERM, requests in flight get shutdown_grace_seconds to finish.
     server_options: dict[str, Any] = {
@@ -352,16 +363,14 @@ def serve(
         "access_log": False,
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
-    errors.print(
-        f"serving index version {service.health().index_version} "
-        f"on http://{settings.host}:{settings.port}"
-    )
-    watcher = CorpusWatcher(service, settings.corpus_dir, settings.watch_interval)
-    if watch:
+    errors.print(f"serving index version {version} on http://{settings.host}:{settings.port}")
+    watcher = None
+    if watch and service is not None:
+        watcher = CorpusWatcher(service, settings.corpus_dir, settings.watch_interval)
         watcher.start()
         errors.print(f"watching {settings.corpus_dir} for new and changed articles")
     try:
-        if workers == 1:
+        if workers == 1 and service is not None:
             uvicorn.run(create_app(settings, service), **server_options)
         else:
             # Each worker process opens the same index version from disk and follows CURRENT
@@ -378,7 +387,28 @@ def serve(
                 **server_options,
             )
     finally:
-        watcher.stop()
+        if watcher is not None:
+            watcher.stop()
+
+
+def _open_index(settings: Settings) -> tuple[int, str | None]:
+    """Open the index (building or repairing it) and close it again: its version, or why not."""
+    _setup_logging(settings, server=True)
+    try:
+        service = AssistantService.open(settings)
+    except STARTUP_ERRORS as exc:
+        return 0, str(exc)
+    try:
+        return service.health().index_version, None
+    finally:
+        service.close()
+
+
+def _open_index_elsewhere(settings: Settings) -> tuple[int, str | None]:
+    """:func:`_open_index` in a fresh (spawned) process, whose memory goes when it ends."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_open_index, settings).result()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -328,14 +328,26 @@ class IndexDirectory:
         return VectorIndex(manifest, loaded)
 
     def _read_segment_file(self, entry: SegmentFile, dimension: int) -> faiss.Index:
+        """Check a segment file against its checksum, then map its vectors into memory.
+
+        The vectors are memory-mapped (``IO_FLAG_MMAP_IFC``), not copied: their pages are the
+        page cache's, shared by every worker process serving the same version, and the OS can
+        drop them under memory pressure. That is safe because segment files are immutable
+        (written once under a temporary name, then renamed), and a mapping outlives the
+        deletion of its file. A mapped index cannot take new vectors; segments never do.
+        """
         path = self.root / entry.file
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                checksum = hashlib.file_digest(file, "sha256").hexdigest()
         except OSError as exc:
             raise IndexDamagedError(f"segment file {path} cannot be read: {exc.strerror}") from exc
-        if _sha256(data) != entry.sha256:
+        if checksum != entry.sha256:
             raise IndexDamagedError(f"segment file {path} does not match its checksum")
-        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+        except RuntimeError as exc:  # faiss reports a malformed file as a RuntimeError
+            raise IndexDamagedError(f"segment file {path} cannot be loaded: {exc}") from exc
         if index.d != dimension or index.ntotal != entry.count:
             raise IndexDamagedError(
                 f"segment file {path} holds {index.ntotal}x{index.d}, "

@@ -24,7 +24,7 @@ from assistant.corpus import Article
 from assistant.index import VECTOR_KINDS
 from assistant.service import AssistantService
 from tests.conftest import ADMIN_TOKEN, CORPUS
-from tests.servers import ROOT, call, running_server
+from tests.servers import ROOT, call, running_server, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -292,10 +292,20 @@ def test_sigkill_of_a_cli_ingest_at_moments_across_its_run(
         service.close()
 
 
+def loads_torch(pid: int) -> bool:
+    return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def child_pids(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(c) for task in tasks for c in (task / "children").read_text().split()]
+
+
 def test_worker_processes_share_the_index_and_follow_new_versions(
     workspace: dict[str, str], tmp_path: Path
 ) -> None:
-    with running_server(workspace, tmp_path / "server.log", "--workers", "2") as base:
+    process, base = start_server(workspace, tmp_path / "server.log", "--workers", "2")
+    try:
         incoming = tmp_path / "incoming"
         incoming.mkdir()
         (incoming / "copper.md").write_text(article_md(*FACTS["cli"]))
@@ -308,3 +318,10 @@ def test_worker_processes_share_the_index_and_follow_new_versions(
         for _ in range(12):
             status, body = call("POST", f"{base}/ask", {"question": question})
             assert status == 200 and expected in (body["answer"] or ""), body
+        # The index was built in a passing child process: the supervisor never loads the
+        # model, the two workers do.
+        assert not loads_torch(process.pid)
+        assert sum(loads_torch(child) for child in child_pids(process.pid)) == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
