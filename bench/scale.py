@@ -1,6 +1,6 @@
 """Scale: what a bigger corpus costs, and where exact FAISS search stops being enough.
 
-    .venv/bin/python bench/scale.py --corpus [--sizes 1000 10000 100000]
+    .venv/bin/python bench/scale.py --corpus [--sizes 1000 10000 100000] [--rate-sample N]
     .venv/bin/python bench/scale.py --faiss [--faiss-sizes 100000 1000000] [--clustered | --random]
         [--centres 2000] [--noise 0.7] [--passes 2] [--flat-probes 6] [--hnsw-budget 600]
         [--hnsw-1m]
@@ -49,6 +49,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import random
 import statistics
 import sys
 import tempfile
@@ -178,22 +179,34 @@ def article_texts(articles: Sequence[Article], settings: Settings) -> list[str]:
     return texts
 
 
-def model_rate(embedder: Embedder, texts: Sequence[str]) -> float:
-    """Texts per second of ``embedder.encode`` alone on the distinct ``texts``."""
+def model_rate(embedder: Embedder, texts: Sequence[str], sample: int = 0) -> float:
+    """Texts per second of ``embedder.encode`` alone on the distinct ``texts``.
+
+    With ``sample``, on that many of them drawn at random (same length distribution), so that
+    a large real build is not paid for twice.
+    """
     distinct = list(dict.fromkeys(texts))
+    if 0 < sample < len(distinct):
+        distinct = random.Random(0).sample(distinct, sample)
     embedder.encode(distinct[: embedder.batch_size])  # warm-up
     started = time.perf_counter()
     embedder.encode(distinct, batch_size=embedder.batch_size)
     return len(distinct) / (time.perf_counter() - started)
 
 
-def build(row: CorpusRow, articles: list[Article], settings: Settings, embedder: Embedder) -> None:
+def build(
+    row: CorpusRow,
+    articles: list[Article],
+    settings: Settings,
+    embedder: Embedder,
+    rate_sample: int = 0,
+) -> None:
     """Build the index of ``articles``; fills the build figures of ``row``."""
     texts = article_texts(articles, settings)
     row.texts = len(texts)
     row.distinct = len(set(texts))
     if not row.memoised:
-        row.model_rate = model_rate(embedder, texts)
+        row.model_rate = model_rate(embedder, texts, rate_sample)
     recognizer = None if row.memoised else entity_recognizer(settings)  # loaded before timing
     marks: dict[str, float] = {}
 
@@ -295,7 +308,7 @@ def exercise_server(row: CorpusRow, index_dir: Path, tmp: Path, questions: list[
         row.rss_after_ingest_mb = status_mb(pid, "VmRSS")
 
 
-def corpus_part(sizes: Sequence[int]) -> None:
+def corpus_part(sizes: Sequence[int], rate_sample: int = 0) -> None:
     settings = Settings()
     texts = paragraphs()
     ratio = passages_per_article(texts, settings)
@@ -316,7 +329,7 @@ def corpus_part(sizes: Sequence[int]) -> None:
             tmp = Path(name)
             settings = Settings(corpus_dir=tmp / "corpus", index_dir=tmp / "index")
             started = time.perf_counter()
-            build(row, synthetic(row.articles, texts), settings, embedder)
+            build(row, synthetic(row.articles, texts), settings, embedder, rate_sample)
             row.index_mb = folder_mb(settings.index_dir)
             exercise_server(row, settings.index_dir, tmp, questions)
             print(
@@ -706,6 +719,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--corpus", action="store_true", help="part 1: the whole service")
     parser.add_argument("--faiss", action="store_true", help="part 2: FAISS alone")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument(
+        "--rate-sample",
+        type=int,
+        default=0,
+        help="measure the model's own rate on this many distinct texts (default: all)",
+    )
     parser.add_argument("--faiss-sizes", type=int, nargs="+", default=[100000, 1000000])
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--clustered", dest="clustered", action="store_true", default=True)
@@ -725,7 +744,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     both = not args.corpus and not args.faiss
     if args.corpus or both:
-        corpus_part(args.sizes)
+        corpus_part(args.sizes, args.rate_sample)
     if args.faiss or both:
         faiss_part(args.faiss_sizes, args.clustered, args)
 
