@@ -201,12 +201,17 @@ def is_damage(exc: sqlite3.Error) -> bool:
     return primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
+#: Damaged stores kept for inspection; older ones are deleted when another is set aside.
+KEEP_DAMAGED_STORES = 2
+
+
 def set_aside(path: Path) -> Path:
     """Rename a damaged store, with its ``-wal`` and ``-shm`` files, out of the way.
 
-    The files are kept for inspection, never deleted. The WAL goes with its database:
-    left in place, SQLite could replay its frames into the new store written at ``path``.
-    Returns the new path of the database file.
+    The files are kept for inspection: the last :data:`KEEP_DAMAGED_STORES`, so that a store
+    damaged again and again cannot fill the disk. The WAL goes with its database: left in
+    place, SQLite could replay its frames into the new store written at ``path``. Returns the
+    new path of the database file.
     """
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.damaged-{stamp}")
@@ -214,6 +219,15 @@ def set_aside(path: Path) -> Path:
         source = path.with_name(path.name + suffix)
         if source.exists():
             source.replace(target.with_name(target.name + suffix))
+    # The stamps sort by time; a copy's -wal and -shm files carry its stamp too.
+    copies = {
+        c: c.name.split(".damaged-")[1].split("-")[0]
+        for c in path.parent.glob(f"{path.name}.damaged-*")
+    }
+    stale = sorted(set(copies.values()))[:-KEEP_DAMAGED_STORES]
+    for copy, stamp in copies.items():
+        if stamp in stale:
+            copy.unlink(missing_ok=True)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(fd)  # the renames survive a crash before the rebuild commits

@@ -6,7 +6,7 @@ import numpy as np
 
 from assistant.chunking import chunk_article
 from assistant.corpus import Article
-from assistant.store import SCHEMA_VERSION, Store, StoredRows
+from assistant.store import KEEP_DAMAGED_STORES, SCHEMA_VERSION, Store, StoredRows, set_aside
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:
@@ -176,3 +176,17 @@ def test_lexical_search_keeps_its_limit_when_better_matches_are_of_another_versi
     assert {p for p, _ in newest_first}.isdisjoint(i for rows in old for i in rows.passage_ids)
     hits = store.lexical_search(["tariffs"], 2, version=1)
     assert sorted(p for p, _ in hits) == sorted(i for rows in old for i in rows.passage_ids)
+
+
+def test_only_the_latest_damaged_stores_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    aside = []
+    for n in range(KEEP_DAMAGED_STORES + 2):
+        path.write_bytes(b"damaged %d" % n)
+        path.with_name(path.name + "-wal").write_bytes(b"wal %d" % n)
+        aside.append(set_aside(path))
+    assert not path.exists()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    kept = aside[-KEEP_DAMAGED_STORES:]
+    assert left == sorted([*(p.name for p in kept), *(p.name + "-wal" for p in kept)])
+    assert kept[-1].read_bytes() == b"damaged %d" % (KEEP_DAMAGED_STORES + 1)
