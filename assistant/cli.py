@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,6 +60,23 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+@contextmanager
+def _opened(settings: Settings) -> Iterator[AssistantService]:
+    """The service for one command, closed after it.
+
+    A start-up error, or one of the same kinds from the command's own work (an ingest the
+    index refuses), ends the command with one line on stderr and exit status 1.
+    """
+    try:
+        service = AssistantService.open(settings)
+        try:
+            yield service
+        finally:
+            service.close()
+    except STARTUP_ERRORS as exc:
+        raise _fail(str(exc)) from exc
+
+
 def _setup_logging(settings: Settings, server: bool = False) -> None:
     json_lines = settings.log_format == "json" or (settings.log_format == "auto" and server)
     configure_logging(settings.log_level, json_lines)
@@ -80,12 +99,8 @@ def index(
             manifest = directory.current_manifest()
         except IndexStateError:
             # Damaged: opening the service repairs it (from the store, else from corpus/).
-            try:
-                service = AssistantService.open(settings)
-            except STARTUP_ERRORS as exc:
-                raise _fail(str(exc)) from exc
-            manifest = service.snapshot().manifest
-            service.close()
+            with _opened(settings) as service:
+                manifest = service.snapshot().manifest
         console.print(
             f"index version {manifest.version} already exists in {settings.index_dir} "
             f"({manifest.counts['articles']} articles); use --rebuild to rebuild it"
@@ -141,13 +156,8 @@ def ingest(
             errors.print(f"[yellow]skipped:[/] {escape(str(exc))}")
     if not articles:
         raise _fail("no usable article to ingest")
-    try:
-        service = AssistantService.open(settings)
-        report = service.ingest(articles, origin="cli")
-    except STARTUP_ERRORS as exc:
-        raise _fail(str(exc)) from exc
-    _print_changes(report)
-    service.close()
+    with _opened(settings) as service:
+        _print_changes(service.ingest(articles, origin="cli"))
     if failed:
         raise typer.Exit(code=1)
 
@@ -161,13 +171,9 @@ def remove(
     """Remove articles from the index (and their files from corpus/)."""
     settings = _settings(index_dir, corpus_dir)
     _setup_logging(settings)
-    try:
-        service = AssistantService.open(settings)
+    with _opened(settings) as service:
         report = service.remove(article_ids, origin="cli")
-    except STARTUP_ERRORS as exc:
-        raise _fail(str(exc)) from exc
-    _print_changes(report)
-    service.close()
+        _print_changes(report)
     if any(o.action == Action.NOT_FOUND for o in report.outcomes):
         raise typer.Exit(code=1)
 
@@ -193,12 +199,8 @@ def ask(
         raise _fail("the question is blank")
     settings = _settings(index_dir)
     _setup_logging(settings)
-    try:
-        service = AssistantService.open(settings)
-    except STARTUP_ERRORS as exc:
-        raise _fail(str(exc)) from exc
-    _print_result(service.ask(question, top_k))
-    service.close()
+    with _opened(settings) as service:
+        _print_result(service.ask(question, top_k))
 
 
 def _print_result(result: AskResult) -> None:
@@ -266,13 +268,14 @@ def evaluate(
     settings = _settings(index_dir, corpus_dir)
     _setup_logging(settings)
     try:
-        service = AssistantService.open(settings)
         question_set = load_questions(questions)
-    except (*STARTUP_ERRORS, OSError) as exc:
+    except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    report = evaluate(service, question_set)
+    with _opened(settings) as service:
+        report = evaluate(service, question_set)
+        version = service.health().index_version
     figures = report.figures()
-    table = Table(title=f"{questions} · index version {service.health().index_version}")
+    table = Table(title=f"{questions} · index version {version}")
     table.add_column("figure")
     for group in figures:
         table.add_column(group, justify="right")
@@ -299,7 +302,6 @@ def evaluate(
                 + (escape(repr(miss.answer)) if miss.answered else "[i]no answer[/]")
                 + f" [dim](confidence {miss.confidence:.2f})[/]"
             )
-    service.close()
     if floors is not None and floors.exists():
         try:
             limits = json.loads(floors.read_text(encoding="utf-8"))
