@@ -182,12 +182,13 @@ def article_texts(articles: Sequence[Article], settings: Settings) -> list[str]:
 def model_rate(embedder: Embedder, texts: Sequence[str], sample: int = 0) -> float:
     """Texts per second of ``embedder.encode`` alone on the distinct ``texts``.
 
-    With ``sample``, on that many of them drawn at random (same length distribution), so that
-    a large real build is not paid for twice.
+    With ``sample``, on that many texts drawn at random from ``texts``, repeats included, so
+    that a large real build is not paid for twice. The draw has the build's own mix of
+    lengths; the distinct texts of a synthetic corpus (which repeats its paragraphs) do not.
     """
     distinct = list(dict.fromkeys(texts))
-    if 0 < sample < len(distinct):
-        distinct = random.Random(0).sample(distinct, sample)
+    if 0 < sample < len(texts):
+        distinct = random.Random(0).sample(list(texts), sample)
     embedder.encode(distinct[: embedder.batch_size])  # warm-up
     started = time.perf_counter()
     embedder.encode(distinct, batch_size=embedder.batch_size)
