@@ -89,6 +89,20 @@ class Embedder:
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    @property
+    def threads(self) -> int:
+        """Threads the model computes with (torch's intra-op pool, one per core by default)."""
+        import torch
+
+        return int(torch.get_num_threads())
+
+    @threads.setter
+    def threads(self, count: int) -> None:
+        # Process-wide: only a full build (not a serving process) changes it, and back.
+        import torch
+
+        torch.set_num_threads(max(1, count))
+
     def encode_one(self, text: str) -> Vectors:
         """Embed one text as a ``(dimension,)`` vector.
 

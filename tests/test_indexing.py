@@ -8,6 +8,7 @@ import pytest
 
 from assistant import index as index_module
 from assistant.corpus import Article, load_corpus
+from assistant.embedding import Embedder
 from assistant.index import VECTOR_KINDS, IndexDirectory, Manifest, corpus_hash
 from assistant.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
 from assistant.service import AssistantService, chunking_options
@@ -291,3 +292,29 @@ def test_the_merge_keeps_segments_that_grew_large(
     for kind in VECTOR_KINDS:
         assert snapshot.vectors.live_ids(kind) == set(live_service.store.live_vectors(kind)[0])
     assert "Cape5" in (live_service.ask("Where did Pier 5-2 open?").answer.text or "")
+
+
+def test_entities_found_beside_the_model_are_the_same_as_in_turn(
+    live_service: AssistantService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # live_service was built with the recognizer running beside the model (2+ threads).
+    def entity_rows(service: AssistantService) -> list[tuple[int, int, str]]:
+        with sqlite3.connect(service.directory.store_path) as conn:
+            return list(conn.execute('SELECT start, "end", entities FROM sentences ORDER BY id'))
+
+    threads = live_service.embedder.threads
+    if threads < 2:
+        pytest.skip("one core: the build runs the two in turn only")
+    side_by_side = entity_rows(live_service)
+    assert any(row[2] != "[]" for row in side_by_side)
+    # In turn: the path taken when the model has a single thread.
+    monkeypatch.setattr(Embedder, "threads", property(lambda self: 1))
+    in_turn = AssistantService.open(
+        live_service.settings.model_copy(
+            update={"index_dir": live_service.settings.index_dir.parent / "in-turn"}
+        )
+    )
+    assert entity_rows(in_turn) == side_by_side
+    in_turn.close()
+    monkeypatch.undo()
+    assert live_service.embedder.threads == threads  # the build gave the core back
