@@ -19,7 +19,9 @@ count that gives about that many passages. For each it prints
   embedded per second during the build against the model's own rate (``Embedder.encode``
   alone on the same distinct texts, same batch size), as a percentage. The smallest size is a
   real build (every text embedded, named entities on); larger sizes embed each distinct text
-  once (``MemoEmbedder``) with named entities off, so they have no build-rate figure;
+  once (``MemoEmbedder``) with named entities off, so they have no build-rate figure. In a
+  real build named entities are found beside the model, so their time is inside the
+  "chunk+embed" stage, and the "entities" stage is only the wait for them to finish;
 * the index size on disk;
 * a real ``assistant serve`` on that index: its resident memory (VmRSS) after 10 warm-up and
   90 ``/ask`` requests, ``/ask`` p50 / p95 over HTTP at concurrency 1 (30 SQuAD questions of
