@@ -237,9 +237,11 @@ def apply_changes(
             now = utc_now()
             replaced: list[StoredRows] = []
             added: list[StoredRows] = []
+            gone: dict[str, str] = {}  # article id -> content hash, of the texts taken out
             with store.transaction() as conn:
                 for outcome in outcomes:
                     if outcome.action in (Action.UPDATED, Action.REMOVED):
+                        gone[outcome.article_id] = live[outcome.article_id]
                         rows = store.remove_article(conn, outcome.article_id, version)
                         if rows is not None:
                             replaced.append(rows)
@@ -255,11 +257,6 @@ def apply_changes(
                 store.set_meta(conn, _VERSION_KEY, str(version))
                 # The new segment is written before the commit: if writing fails (a full
                 # disk), the transaction rolls back and the current version is untouched.
-                gone = {
-                    o.article_id: live[o.article_id]
-                    for o in outcomes
-                    if o.action in (Action.UPDATED, Action.REMOVED)
-                }
                 new_hash = updated_corpus_hash(
                     current.corpus_hash, gone, {a.id: a.content_hash for a in changed}
                 ) or corpus_hash(store.live_content_hashes())

@@ -82,10 +82,8 @@ def memory(pid: int) -> ProcessMemory:
     )
 
 
-def build_index(index_dir: Path, passages: int) -> None:
+def build_index(index_dir: Path, texts: Sequence[str], articles: int) -> None:
     settings = Settings(index_dir=index_dir)
-    texts = paragraphs()
-    articles = max(1, round(passages / passages_per_article(texts, settings)))
     embedder = MemoEmbedder(load_embedder(settings.model, settings.embed_batch_size))
     started = time.perf_counter()
     index_articles(
@@ -144,12 +142,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         index_dir = args.index_dir or tmp / "index"
-        if not (index_dir / "CURRENT").is_file():
-            build_index(index_dir, args.passages)
-        print(f"index {index_dir}: {folder_mb(index_dir):.0f} MB on disk")
         texts = paragraphs()
-        settings = Settings()
-        articles = max(1, round(args.passages / passages_per_article(texts, settings)))
+        articles = max(1, round(args.passages / passages_per_article(texts, Settings())))
+        if not (index_dir / "CURRENT").is_file():
+            build_index(index_dir, texts, articles)
+        print(f"index {index_dir}: {folder_mb(index_dir):.0f} MB on disk")
         questions = squad_questions(included_paragraphs(articles, len(texts)))
         for workers in args.workers:
             run(index_dir, workers, questions, tmp / f"server-{workers}.log")
