@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant.articles.corpus import ArticleError, iter_article_files, load_article
+from assistant.articles.entities import EntityModelError
 from assistant.config import Settings, get_settings
-from assistant.corpus import ArticleError, iter_article_files, load_article
-from assistant.embedding import ModelLoadError
-from assistant.entities import EntityModelError
-from assistant.index import IndexDirectory, IndexStateError
-from assistant.indexing import Action, IndexBuildError, IngestReport
-from assistant.observability import configure_logging
+from assistant.http.observability import configure_logging
+from assistant.index.embedding import ModelLoadError
+from assistant.index.indexing import Action, IndexBuildError, IngestReport
+from assistant.index.segments import IndexDirectory, IndexStateError
 from assistant.service import AskResult, AssistantService, build
 from assistant.watch import CorpusWatcher
 
@@ -334,7 +334,7 @@ def serve(
     """Run the web server (builds the index from the corpus first if there is none)."""
     import uvicorn
 
-    from assistant.api import create_app
+    from assistant.http.api import create_app
 
     settings = _settings(index_dir, corpus_dir)
     if host is not None:
@@ -383,7 +383,7 @@ def serve(
                 ASSISTANT_LOG_FORMAT="json" if settings.log_format != "text" else "text",
             )
             uvicorn.run(
-                "assistant.api:create_app",
+                "assistant.http.api:create_app",
                 factory=True,
                 workers=workers,
                 **server_options,

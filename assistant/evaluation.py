@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.conversation import Turn
+from assistant.answers.conversation import Turn
 from assistant.service import AskResult, AssistantService
 
 MAX_ANSWER_CHARS = 400

@@ -4,7 +4,7 @@ It owns the embedder, the store and the loaded index version, and runs the pipel
 question → query (follow-ups) → one embedding → retrieval → answer → citations.
 
 Live updates: :meth:`AssistantService.ingest` and :meth:`~AssistantService.remove` publish a
-new index version (see ``indexing.py``) and keep ``corpus/`` in step. Every question first
+new index version (see ``index/indexing.py``) and keep ``corpus/`` in step. Every question first
 checks ``CURRENT`` (a small file read, at most every ``REFRESH_SECONDS``), so a version
 published by this process or by another (``assistant ingest``) is answered from at once. A
 question runs entirely on the version it started with: its vectors and the store rows of
@@ -21,22 +21,15 @@ from dataclasses import dataclass, field
 
 import faiss
 
-from assistant.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
+from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
+from assistant.answers.conversation import Query, Turn, build_query
+from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
+from assistant.articles.corpus import Article
+from assistant.articles.entities import EntityRecognizer, load_recognizer
 from assistant.config import Settings
-from assistant.conversation import Query, Turn, build_query
-from assistant.corpus import Article
-from assistant.corpus_folder import CorpusFolder
-from assistant.embedding import Embedder, load_embedder
-from assistant.entities import EntityRecognizer, load_recognizer
-from assistant.index import (
-    VECTOR_KINDS,
-    IndexDamagedError,
-    IndexDirectory,
-    IndexStateError,
-    Manifest,
-    VectorIndex,
-)
-from assistant.indexing import (
+from assistant.index.corpus_folder import CorpusFolder
+from assistant.index.embedding import Embedder, load_embedder
+from assistant.index.indexing import (
     Action,
     BuildReport,
     ChunkingOptions,
@@ -47,8 +40,15 @@ from assistant.indexing import (
     recover,
     store_problem,
 )
-from assistant.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
-from assistant.store import ArticleRecord, LogEntry, PassageRecord, Store
+from assistant.index.segments import (
+    VECTOR_KINDS,
+    IndexDamagedError,
+    IndexDirectory,
+    IndexStateError,
+    Manifest,
+    VectorIndex,
+)
+from assistant.index.store import ArticleRecord, LogEntry, PassageRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class AssistantService:
 
         A damaged index is repaired here rather than refused: a missing or unreadable
         ``CURRENT``, manifest or segment file is republished from the vectors in the store
-        (:func:`~assistant.indexing.recover`); a missing or damaged store is rebuilt from
+        (:func:`~assistant.index.indexing.recover`); a missing or damaged store is rebuilt from
         ``corpus/``. Each repair logs one warning naming the file at fault.
         """
         embedder = load_embedder(settings.model, settings.embed_batch_size)

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.corpus import ArticleError, iter_article_files, load_article
-from assistant.indexing import Action
+from assistant.articles.corpus import ArticleError, iter_article_files, load_article
+from assistant.index.indexing import Action
 from assistant.service import AssistantService
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
-from assistant.corpus import Article, load_corpus
-from assistant.embedding import Embedder, Vectors, load_embedder
-from assistant.index import IndexDirectory
-from assistant.indexing import index_articles
+from assistant.index.embedding import Embedder, Vectors, load_embedder
+from assistant.index.indexing import index_articles
+from assistant.index.segments import IndexDirectory
 from assistant.service import AssistantService, chunking_options
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,12 +30,12 @@ from typing import Any
 
 import httpx
 
-from assistant.api import create_app
+from assistant.answers.retrieval import lexical_terms
 from assistant.config import Settings
-from assistant.embedding import Embedder
-from assistant.index import IndexDirectory
-from assistant.indexing import index_articles
-from assistant.retrieval import lexical_terms
+from assistant.http.api import create_app
+from assistant.index.embedding import Embedder
+from assistant.index.indexing import index_articles
+from assistant.index.segments import IndexDirectory
 from assistant.service import AssistantService, build, chunking_options
 
 ROOT = Path(__file__).resolve().parent.parent

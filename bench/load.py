@@ -7,7 +7,7 @@
 questions (``--questions``: a file with one per line; by default ``bench/seed_questions.txt``,
 which bench/latency.py asks too) from its own starting point. Every answer is checked:
 
-* status 200: the body must be an ``AskResponse`` (``assistant/schemas.py``); its citations
+* status 200: the body must be an ``AskResponse`` (``assistant/http/schemas.py``); its citations
   numbered 1..n, each passage equal to its article's ``text[start:end]``; when answered, the
   answer equal to the first cited article's ``text[answer_start:answer_end]`` and found in
   that citation's passage, and when not, no answer. Articles come from
@@ -40,7 +40,7 @@ from pydantic import ValidationError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.schemas import AskResponse  # noqa: E402
+from assistant.http.schemas import AskResponse  # noqa: E402
 
 #: The questions bench/latency.py asks too, about the seed articles (corpus/).
 SEED_QUESTIONS = ROOT / "bench" / "seed_questions.txt"

@@ -68,12 +68,12 @@ import numpy as np
 import numpy.typing as npt
 from ingest import SQUAD, MemoEmbedder, folder_mb, paragraphs, synthetic
 
-from assistant.chunking import chunk_article
+from assistant.articles.chunking import chunk_article
+from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
-from assistant.corpus import Article, load_corpus
-from assistant.embedding import Embedder, load_embedder
-from assistant.index import IndexDirectory
-from assistant.indexing import index_articles
+from assistant.index.embedding import Embedder, load_embedder
+from assistant.index.indexing import index_articles
+from assistant.index.segments import IndexDirectory
 from assistant.service import chunking_options, entity_recognizer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,15 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answering import AnswerSelector
+from assistant.answers.answering import AnswerSelector
+from assistant.answers.conversation import Query
+from assistant.answers.retrieval import Candidate, Retriever, lexical_terms
+from assistant.articles.corpus import Article
 from assistant.config import Settings
-from assistant.conversation import Query
-from assistant.corpus import Article
-from assistant.embedding import Embedder
 from assistant.evaluation import best_score
-from assistant.index import IndexDirectory, Manifest
-from assistant.indexing import index_articles
-from assistant.retrieval import Candidate, Retriever, lexical_terms
+from assistant.index.embedding import Embedder
+from assistant.index.indexing import index_articles
+from assistant.index.segments import IndexDirectory, Manifest
+from assistant.index.store import Store
 from assistant.service import (
     answer_model,
     answer_options,
@@ -45,7 +46,6 @@ from assistant.service import (
     entity_recognizer,
     retrieval_options,
 )
-from assistant.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad-v2-dev-half.json"

@@ -1,9 +1,9 @@
 """Train the answer models (sentence ranker, answerability) on SQuAD 2.0 dev-half.
 
-    .venv/bin/python bench/train_answering.py [--out assistant/answer_model.json]
+    .venv/bin/python bench/train_answering.py [--out assistant/answers/answer_model.json]
 
 Questions are asked through the real retriever (top 5 passages, as the service does); every
-sentence of those passages gets the features of ``assistant.answering``. A sentence is a
+sentence of those passages gets the features of ``assistant.answers.answering``. A sentence is a
 positive when it lies in the gold paragraph and contains a gold answer's start.
 
 * the sentence model: logistic regression over SENTENCE_FEATURES;
@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from squad import DEFAULT_DATA, ROOT, index_squad, load
 
-from assistant.answering import (
+from assistant.answers.answering import (
     ANSWERABLE_FEATURES,
     DEFAULT_MODEL,
     SENTENCE_FEATURES,
@@ -40,13 +40,13 @@ from assistant.answering import (
     LinearModel,
     ScoredSentence,
 )
+from assistant.answers.conversation import Query
+from assistant.answers.retrieval import Retriever
 from assistant.config import Settings
-from assistant.conversation import Query
-from assistant.embedding import Embedder
-from assistant.index import IndexDirectory
-from assistant.retrieval import Retriever
+from assistant.index.embedding import Embedder
+from assistant.index.segments import IndexDirectory
+from assistant.index.store import Store
 from assistant.service import answer_options, retrieval_options
-from assistant.store import Store
 
 Matrix = npt.NDArray[np.float64]
 
@@ -220,7 +220,7 @@ def main() -> None:
     thresholds = [float(r["balanced_threshold"]) for r in report.values() if isinstance(r, dict)]
     model = {
         "threshold": round(sum(thresholds) / len(thresholds), 2),
-        "about": "Logistic models over the features of assistant/answering.py, trained on "
+        "about": "Logistic models over the features of assistant/answers/answering.py, trained on "
         "SQuAD 2.0 dev-half by `python bench/train_answering.py`; held-out figures by 2-fold "
         "cross-validation over Wikipedia articles; threshold: balanced accuracy, held out.",
         "cross_validation": report,

@@ -33,9 +33,9 @@ from ingest import MemoEmbedder, folder_mb, paragraphs, synthetic
 from scale import included_paragraphs, passages_per_article, squad_questions
 
 from assistant.config import Settings
-from assistant.embedding import load_embedder
-from assistant.index import IndexDirectory
-from assistant.indexing import index_articles
+from assistant.index.embedding import load_embedder
+from assistant.index.indexing import index_articles
+from assistant.index.segments import IndexDirectory
 from assistant.service import chunking_options
 
 ROOT = Path(__file__).resolve().parent.parent

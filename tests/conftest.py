@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from assistant.api import create_app
+from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
-from assistant.corpus import Article, load_corpus
+from assistant.http.api import create_app
 from assistant.service import AssistantService
 
 ROOT = Path(__file__).resolve().parent.parent

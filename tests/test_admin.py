@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import admin
-from assistant.api import create_app
 from assistant.config import Settings
+from assistant.http import admin
+from assistant.http.api import create_app
 from assistant.service import AssistantService
 from tests.conftest import ADMIN_TOKEN
 

@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer_types import QuestionType, find_answer_span, find_highlight, question_type
-from assistant.entities import Entity
+from assistant.answers.answer_types import (
+    QuestionType,
+    find_answer_span,
+    find_highlight,
+    question_type,
+)
+from assistant.articles.entities import Entity
 
 
 @pytest.mark.parametrize(

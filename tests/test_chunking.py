@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import chunk_article, count_tokens, split_paragraphs, split_sentences
-from assistant.corpus import Article
+from assistant.articles.chunking import (
+    chunk_article,
+    count_tokens,
+    split_paragraphs,
+    split_sentences,
+)
+from assistant.articles.corpus import Article
 
 
 def sentences(text: str) -> list[str]:

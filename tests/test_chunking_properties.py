@@ -7,7 +7,7 @@ and lone CR line ends, empty and blank lines, runs of Unicode white space, very 
 paragraphs with no sentence end; one strategy is plain ``st.text()`` for everything else.
 
 Offsets are Python ``str`` indices (code points). The contract checked, for
-:func:`assistant.chunking.chunk_article` with the indexer's default options
+:func:`assistant.articles.chunking.chunk_article` with the indexer's default options
 (``indexing.ChunkingOptions``, equal to the ``Settings`` defaults):
 
 * every sentence's and passage's ``text == article_text[start:end]``, inside the text,
@@ -28,9 +28,9 @@ combining mark written after a space is a cluster of its own that trimming can l
 sentence start, which is harmless for offsets), and where sentences end (rule-based, tested
 by example in ``test_chunking.py``). Lone ``\\r`` is not a paragraph break for
 ``chunk_article`` itself: the indexer only chunks stored text, in which
-:func:`assistant.corpus.normalize_text` has turned every CR and CRLF into ``\\n``; that the
+:func:`assistant.articles.corpus.normalize_text` has turned every CR and CRLF into ``\\n``; that the
 stored text has no CR, is NFC and is what the offsets point into is checked through
-:func:`assistant.corpus.parse_article` for Markdown and plain-text files.
+:func:`assistant.articles.corpus.parse_article` for Markdown and plain-text files.
 
 Runs are reproducible: ``derandomize=True`` and no example database.
 """
@@ -44,16 +44,16 @@ import unicodedata
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import Chunks, chunk_article, count_tokens, split_sentences
-from assistant.config import Settings
-from assistant.corpus import (
+from assistant.articles.chunking import Chunks, chunk_article, count_tokens, split_sentences
+from assistant.articles.corpus import (
     Article,
     ArticleError,
     article_markdown,
     normalize_text,
     parse_article,
 )
-from assistant.indexing import ChunkingOptions
+from assistant.config import Settings
+from assistant.index.indexing import ChunkingOptions
 
 DEFAULTS = ChunkingOptions()
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Turn, build_query, needs_context
+from assistant.answers.conversation import Turn, build_query, needs_context
 
 BESSENT = Turn(
     "Who is the US Treasury Secretary?",

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from assistant import corpus
-from assistant.corpus import (
+from assistant.articles import corpus
+from assistant.articles.corpus import (
     Article,
     ArticleError,
     article_file_name,

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from assistant.embedding import Embedder, ModelLoadError, load_embedder
+from assistant.index.embedding import Embedder, ModelLoadError, load_embedder
 
 
 def test_an_unknown_model_is_a_clear_start_up_error() -> None:

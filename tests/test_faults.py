@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.articles.corpus import Article
 from assistant.config import Settings
-from assistant.corpus import Article
-from assistant.index import CURRENT_FILE, STORE_FILE, IndexDirectory, Manifest, VectorKind
-from assistant.indexing import Action
+from assistant.index.indexing import Action
+from assistant.index.segments import CURRENT_FILE, STORE_FILE, IndexDirectory, Manifest, VectorKind
 from assistant.service import AssistantService
 from tests.conftest import CORPUS
 from tests.test_live_server import assert_consistent

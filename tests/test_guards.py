@@ -11,10 +11,10 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
+from assistant.answers.conversation import Turn
 from assistant.config import Settings
-from assistant.conversation import Turn
-from assistant.guards import MAX_QUESTION_BODY_BYTES, TokenBucket
+from assistant.http.api import create_app
+from assistant.http.guards import MAX_QUESTION_BODY_BYTES, TokenBucket
 from assistant.service import AskResult, AssistantService
 from tests.conftest import ADMIN_TOKEN
 

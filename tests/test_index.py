@@ -6,8 +6,8 @@ import faiss
 import numpy as np
 import pytest
 
-from assistant import index as index_module
-from assistant.index import (
+from assistant.index import segments
+from assistant.index.segments import (
     IndexDirectory,
     IndexStateError,
     Manifest,
@@ -99,7 +99,7 @@ def test_manifest_round_trips_through_json(tmp_path: Path) -> None:
 def test_large_segments_get_an_hnsw_index_that_survives_saving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index_module, "ANN_MIN_VECTORS", 100)
+    monkeypatch.setattr(segments, "ANN_MIN_VECTORS", 100)
     directory = IndexDirectory(tmp_path)
     vecs = unit(500)
     ids = list(range(1000, 1500))
@@ -108,7 +108,7 @@ def test_large_segments_get_an_hnsw_index_that_survives_saving(
     segment = loaded._segments["passages"][0]
     graph = faiss.downcast_index(getattr(segment, "index"))  # noqa: B009 (inside IndexIDMap)
     assert isinstance(graph, faiss.IndexHNSWFlat)
-    assert graph.hnsw.efSearch == index_module.HNSW_EF_SEARCH
+    assert graph.hnsw.efSearch == segments.HNSW_EF_SEARCH
     hits = [loaded.search("passages", vecs[i], 1)[0][0] for i in range(0, 500, 25)]
     assert hits == [ids[i] for i in range(0, 500, 25)]
     assert loaded.search("passages", vecs[7], 1)[0][0] != 1007  # tombstones still hold

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
-from assistant import index as index_module
-from assistant.corpus import Article, load_corpus
-from assistant.embedding import Embedder
-from assistant.index import VECTOR_KINDS, IndexDirectory, Manifest, corpus_hash
-from assistant.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
+from assistant.articles.corpus import Article, load_corpus
+from assistant.index import segments
+from assistant.index.embedding import Embedder
+from assistant.index.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
+from assistant.index.segments import VECTOR_KINDS, IndexDirectory, Manifest, corpus_hash
 from assistant.service import AssistantService, chunking_options
 
 pytestmark = pytest.mark.slow
@@ -272,7 +272,7 @@ def test_the_merge_keeps_segments_that_grew_large(
 ) -> None:
     # A segment past ANN_MIN_VECTORS has an HNSW graph; later merges must leave it alone
     # rather than rebuild the graph every COMPACT_SEGMENTS ingests.
-    monkeypatch.setattr(index_module, "ANN_MIN_VECTORS", 40)
+    monkeypatch.setattr(segments, "ANN_MIN_VECTORS", 40)
     first_large: str | None = None  # the first merged segment past the threshold
     merges_after_it = 0
     for n in range(3 * COMPACT_SEGMENTS):

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from assistant.articles.corpus import Article
 from assistant.config import Settings
-from assistant.corpus import Article
-from assistant.index import VECTOR_KINDS
+from assistant.index.segments import VECTOR_KINDS
 from assistant.service import AssistantService
 from tests.conftest import ADMIN_TOKEN, CORPUS
 from tests.servers import ROOT, call, running_server, start_server
@@ -152,9 +152,9 @@ def test_ingests_by_api_cli_and_watcher_while_answering(
 FAILPOINT_CHILD = textwrap.dedent(
     """
     import os, signal, sys
-    from assistant import index, indexing, store
+    from assistant.index import segments, store
     from assistant.config import Settings
-    from assistant.corpus import Article
+    from assistant.articles.corpus import Article
     from assistant.service import AssistantService
 
     point = sys.argv[1]
@@ -175,14 +175,14 @@ FAILPOINT_CHILD = textwrap.dedent(
     elif point == "transaction":
         store.Store.log = die
     elif point == "segment-written":
-        index.IndexDirectory.write_segment = after(index.IndexDirectory.write_segment)
+        segments.IndexDirectory.write_segment = after(segments.IndexDirectory.write_segment)
     elif point == "manifest-written":
-        original = index.atomic_write
+        original = segments.atomic_write
         def write(path, data):
-            if path.name == index.CURRENT_FILE:
+            if path.name == segments.CURRENT_FILE:
                 die()
             original(path, data)
-        index.atomic_write = write
+        segments.atomic_write = write
     elif point == "published":
         store.Store.purge = die
     articles = [

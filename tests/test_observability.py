@@ -9,8 +9,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
-from assistant.observability import JsonFormatter, RequestIdFilter
+from assistant.http.api import create_app
+from assistant.http.observability import JsonFormatter, RequestIdFilter
 from assistant.service import AssistantService
 from tests.conftest import ADMIN_TOKEN
 

@@ -39,9 +39,9 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis import Case, CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from assistant.api import create_app
+from assistant.articles.corpus import load_corpus
 from assistant.config import Settings
-from assistant.corpus import load_corpus
+from assistant.http.api import create_app
 from assistant.service import AssistantService
 from tests.conftest import ADMIN_TOKEN, CORPUS
 

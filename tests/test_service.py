@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.articles.corpus import Article
 from assistant.config import Settings
-from assistant.corpus import Article
-from assistant.index import CURRENT_FILE, IndexDirectory
-from assistant.indexing import IndexBuildError
+from assistant.index.indexing import IndexBuildError
+from assistant.index.segments import CURRENT_FILE, IndexDirectory
 from assistant.service import AssistantService, build
 
 pytestmark = pytest.mark.slow

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import chunk_article
-from assistant.corpus import Article
-from assistant.store import KEEP_DAMAGED_STORES, SCHEMA_VERSION, Store, StoredRows, set_aside
+from assistant.articles.chunking import chunk_article
+from assistant.articles.corpus import Article
+from assistant.index.store import KEEP_DAMAGED_STORES, SCHEMA_VERSION, Store, StoredRows, set_aside
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:
@@ -125,7 +125,7 @@ def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
 def test_sentence_entities_round_trip_and_old_stores_migrate(tmp_path: Path) -> None:
     import sqlite3
 
-    from assistant.entities import Entity
+    from assistant.articles.entities import Entity
 
     store = Store(tmp_path / "s.sqlite")
     article = Article.create(title="A", text="Bessent flies to Madrid.")

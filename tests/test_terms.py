@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from assistant.terms import content_terms, stem, words
+from assistant.articles.terms import content_terms, stem, words
 
 
 def test_inflections_meet() -> None:

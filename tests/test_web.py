@@ -8,10 +8,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.dependencies import MAX_QUESTION_CHARS
+from assistant.http.dependencies import MAX_QUESTION_CHARS
+from assistant.http.web import article_href, article_view
+from assistant.index.store import ArticleRecord
 from assistant.service import AssistantService
-from assistant.store import ArticleRecord
-from assistant.web import article_href, article_view
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from assistant.corpus import Article, article_file_name, article_markdown
-from assistant.index import atomic_write
+from assistant.articles.corpus import Article, article_file_name, article_markdown
+from assistant.index.segments import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer_types import (
+from assistant.answers.answer_types import (
     TYPED_QUESTIONS,
     Highlight,
     QuestionType,
@@ -33,12 +33,12 @@ from assistant.answer_types import (
     find_highlight,
     question_type,
 )
-from assistant.conversation import Query
-from assistant.embedding import Vectors
-from assistant.entities import Entity
-from assistant.retrieval import Candidate
-from assistant.store import PassageRecord, SentenceRecord, Store
-from assistant.terms import STOP_WORDS, content_terms, stem, words
+from assistant.answers.conversation import Query
+from assistant.answers.retrieval import Candidate
+from assistant.articles.entities import Entity
+from assistant.articles.terms import STOP_WORDS, content_terms, stem, words
+from assistant.index.embedding import Vectors
+from assistant.index.store import PassageRecord, SentenceRecord, Store
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.index import Manifest
+from assistant.index.segments import Manifest
 
 log = logging.getLogger("assistant.access")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answer_types import QuestionType, find_highlight, question_type
-from assistant.terms import content_terms
+from assistant.answers.answer_types import QuestionType, find_highlight, question_type
+from assistant.articles.terms import content_terms
 
 # "He" followed by a capitalised word is a name ("He Lifeng"), not a pronoun.
 _PERSON = re.compile(r"\b(?i:he|she|him)\b(?!\s+[A-Z])")

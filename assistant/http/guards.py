@@ -24,8 +24,8 @@ from typing import Any, Literal, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.dependencies import MAX_UPLOAD_BYTES
-from assistant.schemas import error_body
+from assistant.http.dependencies import MAX_UPLOAD_BYTES
+from assistant.http.schemas import error_body
 
 #: Bodies of requests that only carry a question (and a short history) or a small form.
 MAX_QUESTION_BODY_BYTES = 64 * 1024

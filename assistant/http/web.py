@@ -22,12 +22,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from assistant.answering import confidence_label
-from assistant.conversation import Turn
-from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, ServiceDep
+from assistant.answers.answering import confidence_label
+from assistant.answers.conversation import Turn
+from assistant.http.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, ServiceDep
+from assistant.http.suggestions import TEMPLATES, example_questions
+from assistant.index.store import ArticleRecord
 from assistant.service import AskResult, AssistantService
-from assistant.store import ArticleRecord
-from assistant.suggestions import TEMPLATES, example_questions
 
 CITED = 3  # citations shown per answer
 

@@ -14,7 +14,7 @@ dev-half (bench/squad.py), with weights chosen by 2-fold cross-validation over W
 articles, this beats reciprocal rank fusion (kept as an option) by 5 points of recall@1.
 
 The retriever needs two things, each a protocol: :class:`VectorSearch` (FAISS segments in
-``index.py`` today; a Qdrant or OpenSearch collection past one machine, see
+``index/segments.py`` today; a Qdrant or OpenSearch collection past one machine, see
 docs/scaling.md) and :class:`PassageSource` (the SQLite store). Both answer for one index
 version, so a replacement backend keeps the versioned, never-mixed reads.
 """
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from assistant.embedding import Vectors
-from assistant.index import VectorKind
-from assistant.store import PassageRecord
-from assistant.terms import STOP_WORDS, words
+from assistant.articles.terms import STOP_WORDS, words
+from assistant.index.embedding import Vectors
+from assistant.index.segments import VectorKind
+from assistant.index.store import PassageRecord
 
 
 class VectorSearch(Protocol):

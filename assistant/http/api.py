@@ -21,15 +21,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from assistant import admin, web
-from assistant.answering import confidence_label
+from assistant.answers.answering import confidence_label
+from assistant.answers.conversation import Turn
 from assistant.config import Settings, get_settings
-from assistant.conversation import Turn
-from assistant.dependencies import ServiceDep
-from assistant.guards import GuardOptions, RequestGuard
-from assistant.index import Manifest
-from assistant.observability import Metrics, RequestObserver, configure_logging
-from assistant.schemas import (
+from assistant.http import admin, web
+from assistant.http.dependencies import ServiceDep
+from assistant.http.guards import GuardOptions, RequestGuard
+from assistant.http.observability import Metrics, RequestObserver, configure_logging
+from assistant.http.schemas import (
     ArticleDetail,
     ArticleSummary,
     AskRequest,
@@ -41,8 +40,9 @@ from assistant.schemas import (
     describe_errors,
     error_out,
 )
+from assistant.index.segments import Manifest
+from assistant.index.store import ArticleRecord
 from assistant.service import AskResult, AssistantService
-from assistant.store import ArticleRecord
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def _served_manifest(app: FastAPI) -> Manifest | None:
 # --- the app -----------------------------------------------------------------------------
 
 #: What /ask can answer besides 200: 422 from validation; 400 (a body that is not UTF-8), 413,
-#: 415, 429 and 503 from the guards in front of it (assistant/guards.py).
+#: 415, 429 and 503 from the guards in front of it (assistant/http/guards.py).
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 413, 415, 422, 429, 503)
 }

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
-from assistant.observability import request_id
+from assistant.http.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+from assistant.http.observability import request_id
 
 #: Request bodies refuse fields they do not know, so a misspelt option ("topk") is an error
 #: rather than silently ignored.

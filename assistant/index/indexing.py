@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import Chunks, chunk_article
-from assistant.corpus import Article, ArticleError, load_corpus
-from assistant.embedding import Embedder, Vectors
-from assistant.entities import Entity, EntityRecognizer
-from assistant.index import (
+from assistant.articles.chunking import Chunks, chunk_article
+from assistant.articles.corpus import Article, ArticleError, load_corpus
+from assistant.articles.entities import Entity, EntityRecognizer
+from assistant.index.embedding import Embedder, Vectors
+from assistant.index.segments import (
     VECTOR_KINDS,
     IndexDamagedError,
     IndexDirectory,
@@ -46,7 +46,7 @@ from assistant.index import (
     updated_corpus_hash,
     utc_now,
 )
-from assistant.store import Store, StoreDamagedError, StoredRows, set_aside
+from assistant.index.store import Store, StoreDamagedError, StoredRows, set_aside
 
 log = logging.getLogger(__name__)
 

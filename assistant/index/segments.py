@@ -33,7 +33,7 @@ from typing import IO, Any, Literal
 import faiss
 import numpy as np
 
-from assistant.embedding import Vectors
+from assistant.index.embedding import Vectors
 
 VectorKind = Literal["passages", "sentences"]
 VECTOR_KINDS: tuple[VectorKind, ...] = ("passages", "sentences")

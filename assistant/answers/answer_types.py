@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from assistant.entities import Entity
-from assistant.terms import STOP_WORDS, stem, words
+from assistant.articles.entities import Entity
+from assistant.articles.terms import STOP_WORDS, stem, words
 
 
 class QuestionType(StrEnum):

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import Chunks
-from assistant.corpus import Article
-from assistant.embedding import Vectors
-from assistant.entities import Entity
-from assistant.terms import fold_initialisms
+from assistant.articles.chunking import Chunks
+from assistant.articles.corpus import Article
+from assistant.articles.entities import Entity
+from assistant.articles.terms import fold_initialisms
+from assistant.index.embedding import Vectors
 
 SCHEMA_VERSION = 3
 

@@ -17,10 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from assistant.corpus import Article, ArticleError, parse_article
-from assistant.dependencies import MAX_UPLOAD_BYTES, AdminDep, ServiceDep
-from assistant.indexing import Action, IngestReport
-from assistant.schemas import (
+from assistant.articles.corpus import Article, ArticleError, parse_article
+from assistant.http.dependencies import MAX_UPLOAD_BYTES, AdminDep, ServiceDep
+from assistant.http.schemas import (
     ArticleIn,
     ArticleSummary,
     ChangeOut,
@@ -28,6 +27,7 @@ from assistant.schemas import (
     LogEntryOut,
     describe_errors,
 )
+from assistant.index.indexing import Action, IngestReport
 
 router = APIRouter(tags=["admin"])
 
