@@ -48,7 +48,8 @@ from assistant.index.segments import (
     Manifest,
     VectorIndex,
 )
-from assistant.index.store import ArticleRecord, LogEntry, PassageRecord, Store
+from assistant.index.store import Store
+from assistant.index.store.records import ArticleRecord, LogEntry, PassageRecord
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,10 @@ import numpy as np
 
 from assistant.articles.chunking import chunk_article
 from assistant.articles.corpus import Article
-from assistant.index.store import KEEP_DAMAGED_STORES, SCHEMA_VERSION, Store, StoredRows, set_aside
+from assistant.index.store import Store
+from assistant.index.store.connection import SCHEMA_VERSION
+from assistant.index.store.maintenance import KEEP_DAMAGED_STORES, set_aside
+from assistant.index.store.records import StoredRows
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from assistant.http.dependencies import MAX_QUESTION_CHARS
 from assistant.http.web import article_href, article_view
-from assistant.index.store import ArticleRecord
+from assistant.index.store.records import ArticleRecord
 from assistant.service import AssistantService
 
 pytestmark = pytest.mark.slow

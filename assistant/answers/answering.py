@@ -38,7 +38,8 @@ from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
 from assistant.articles.terms import STOP_WORDS, content_terms, stem, words
 from assistant.index.embedding import Vectors
-from assistant.index.store import PassageRecord, SentenceRecord, Store
+from assistant.index.store import Store
+from assistant.index.store.records import PassageRecord, SentenceRecord
 
 
 @dataclass(frozen=True)

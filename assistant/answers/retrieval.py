@@ -30,7 +30,7 @@ from typing import Protocol
 from assistant.articles.terms import STOP_WORDS, words
 from assistant.index.embedding import Vectors
 from assistant.index.segments import VectorKind
-from assistant.index.store import PassageRecord
+from assistant.index.store.records import PassageRecord
 
 
 class VectorSearch(Protocol):

@@ -41,7 +41,7 @@ from assistant.http.schemas import (
     error_out,
 )
 from assistant.index.segments import Manifest
-from assistant.index.store import ArticleRecord
+from assistant.index.store.records import ArticleRecord
 from assistant.service import AskResult, AssistantService
 
 log = logging.getLogger(__name__)

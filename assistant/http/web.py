@@ -26,7 +26,7 @@ from assistant.answers.answering import confidence_label
 from assistant.answers.conversation import Turn
 from assistant.http.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, ServiceDep
 from assistant.http.suggestions import TEMPLATES, example_questions
-from assistant.index.store import ArticleRecord
+from assistant.index.store.records import ArticleRecord
 from assistant.service import AskResult, AssistantService
 
 CITED = 3  # citations shown per answer

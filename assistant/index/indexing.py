@@ -46,7 +46,9 @@ from assistant.index.segments import (
     updated_corpus_hash,
     utc_now,
 )
-from assistant.index.store import Store, StoreDamagedError, StoredRows, set_aside
+from assistant.index.store import Store
+from assistant.index.store.maintenance import StoreDamagedError, set_aside
+from assistant.index.store.records import StoredRows
 
 log = logging.getLogger(__name__)
 

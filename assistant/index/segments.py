@@ -2,7 +2,7 @@
 
 Layout of the index folder::
 
-    store.sqlite                     the record (see ``store.py``)
+    store.sqlite                     the record (see ``store/``)
     segments/seg-000001-passages.faiss
     segments/seg-000001-sentences.faiss
     manifest-000001.json             one version: its segments, tombstones, counts, checksums
