@@ -29,7 +29,7 @@ def seed_articles() -> list[Article]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    # No rate limit: the whole session asks through one client (tests/test_guards.py has one).
+    # No rate limit: the whole session asks through one client (tests/http/test_guards.py has one).
     return Settings(
         corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"), rate_limit_per_minute=0
     )

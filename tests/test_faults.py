@@ -26,7 +26,7 @@ from assistant.index.indexing import Action
 from assistant.index.segments import CURRENT_FILE, STORE_FILE, IndexDirectory, Manifest, VectorKind
 from assistant.service import AssistantService
 from tests.conftest import CORPUS
-from tests.test_live_server import assert_consistent
+from tests.http.test_live_server import assert_consistent
 
 pytestmark = pytest.mark.slow
 
