@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant.answers.reader.files import ReaderFileError
 from assistant.articles.corpus import ArticleError, iter_article_files, load_article
 from assistant.articles.entities import EntityModelError
-from assistant.config import Settings, get_settings
+from assistant.config import PACKAGED_MODEL, Settings, get_settings
 from assistant.http.observability import configure_logging
 from assistant.index.embedding import ModelLoadError
 from assistant.index.indexing import Action, IndexBuildError, IngestReport
@@ -26,7 +27,14 @@ from assistant.service import AskResult, AssistantService, build
 from assistant.watch import CorpusWatcher
 
 # Everything that can stop the assistant from starting, each with a message that says why.
-STARTUP_ERRORS = (ModelLoadError, EntityModelError, IndexBuildError, IndexStateError, ValueError)
+STARTUP_ERRORS = (
+    ModelLoadError,
+    EntityModelError,
+    ReaderFileError,
+    IndexBuildError,
+    IndexStateError,
+    ValueError,
+)
 
 app = typer.Typer(
     help="Extractive, cited answers from a collection of news articles.",
@@ -244,6 +252,92 @@ _EVAL_COLUMNS = (
     "wrongly_refused",
     "citation_ok",
 )
+
+
+@app.command("train-reader")
+def train_reader(
+    data: Annotated[
+        list[Path], typer.Argument(help="SQuAD-format JSON files (plain or .gz) to train on.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for the reader's weights and card (assistant/answers/reader/trained "
+            "replaces the packaged reader)."
+        ),
+    ],
+    checkpoints: Annotated[
+        Path, typer.Option(help="Checkpoint folder; a run with the same settings resumes.")
+    ] = Path("build/reader-checkpoints"),
+    examples: Annotated[int, typer.Option(min=1, help="Training windows in all.")] = 40_000,
+    max_length: Annotated[int, typer.Option(min=32, max=512, help="Tokens per window.")] = 96,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-4,
+    negative_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Answerless windows per question.")
+    ] = 0.4,
+    seed: Annotated[int, typer.Option()] = 17,
+    start_from: Annotated[
+        Path | None,
+        typer.Option(help="Adapt this reader (e.g. the packaged one) instead of the base."),
+    ] = None,
+    base: Annotated[
+        str, typer.Option(help="Encoder to start from: the packaged model or a local folder.")
+    ] = PACKAGED_MODEL,
+) -> None:
+    """Train the reader (short answer and no-answer score) from SQuAD-format questions."""
+    from assistant.answers.reader.training import Progress as TrainingProgress
+    from assistant.answers.reader.training import TrainingSettings, train
+    from assistant.index.embedding import resolve_model_path
+
+    missing = [str(path) for path in data if not path.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}")
+    settings = TrainingSettings(
+        examples=examples,
+        max_length=max_length,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        negative_rate=negative_rate,
+        seed=seed,
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f} · {task.fields[rate]:.1f} windows/s"),
+        TimeElapsedColumn(),
+        console=errors,
+    ) as bar:
+        task = bar.add_task("training", total=settings.steps, loss=float("nan"), rate=0.0)
+
+        def report(progress: TrainingProgress) -> None:
+            bar.update(
+                task,
+                completed=progress.step,
+                total=progress.steps,
+                loss=progress.loss,
+                rate=progress.examples_per_second,
+            )
+
+        try:
+            card = train(
+                data,
+                resolve_model_path(base),
+                out,
+                checkpoints,
+                settings,
+                start_from=start_from,
+                report=report,
+            )
+        except (ModelLoadError, ReaderFileError, ValueError, KeyError) as exc:
+            raise _fail(str(exc)) from exc
+    held_out = card["held_out"]
+    console.print(
+        f"reader written to {out}: {card['windows']} windows in {card['seconds']:.0f}s; "
+        f"held-out exact span {held_out['exact_span']:.3f}, "
+        f"no-answer accuracy {held_out['no_answer_accuracy']:.3f}"
+    )
 
 
 @app.command("eval")

@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     # says the sources do not answer (unset: the model file's own threshold).
     answer_model: Path | None = None
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The reader finds the short answer, picks the answer sentence and decides the refusal:
+    # "trained" (the weights in reader_dir over the reader_base encoder, the packaged ones
+    # when unset) or "none" (the feature model alone, for comparison). It reads the
+    # sentences_read best sentences by the cheap ranker, each with the one before it.
+    reader: Literal["trained", "none"] = "trained"
+    reader_dir: Path | None = None
+    reader_base: str = PACKAGED_MODEL
+    sentences_read: int = Field(default=3, ge=1, le=20)
+    # The answer is in the text whose reader span score plus this weight times the cheap
+    # ranker's score is highest (0: the reader alone).
+    reader_prior_weight: float = Field(default=0.0, ge=0.0)
 
     # Writes to the corpus over HTTP need "Authorization: Bearer <admin_token>"; unset, the
     # write routes answer 403 and only reads are open.

@@ -23,6 +23,9 @@ import faiss
 
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
+from assistant.answers.reader.calibration import ReaderCalibration
+from assistant.answers.reader.files import DEFAULT_READER
+from assistant.answers.reader.reading import load_reader
 from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
 from assistant.articles.corpus import Article
 from assistant.articles.entities import EntityRecognizer, load_recognizer
@@ -110,7 +113,7 @@ class AssistantService:
         self.directory = directory
         self.corpus = CorpusFolder(settings.corpus_dir)
         self.store = Store(directory.store_path)
-        self.selector = AnswerSelector(self.store, answer_options(settings), answer_model(settings))
+        self.selector = answer_selector(self.store, settings)
         self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -327,11 +330,30 @@ def retrieval_options(settings: Settings) -> RetrievalOptions:
 
 
 def answer_options(settings: Settings) -> AnswerOptions:
-    return AnswerOptions(min_confidence=settings.min_confidence)
+    return AnswerOptions(
+        min_confidence=settings.min_confidence,
+        sentences_read=settings.sentences_read,
+        prior_weight=settings.reader_prior_weight,
+    )
 
 
 def answer_model(settings: Settings) -> AnswerModel:
     return AnswerModel.load(settings.answer_model) if settings.answer_model else AnswerModel.load()
+
+
+def answer_selector(store: Store, settings: Settings) -> AnswerSelector:
+    """The selector ``settings`` ask for: with the trained reader (loaded once per process), or
+    the feature model alone (``reader="none"``)."""
+    if settings.reader == "none":
+        return AnswerSelector(store, answer_options(settings), answer_model(settings))
+    directory = settings.reader_dir or DEFAULT_READER
+    return AnswerSelector(
+        store,
+        answer_options(settings),
+        answer_model(settings),
+        load_reader(directory, settings.reader_base),
+        ReaderCalibration.load(directory),
+    )
 
 
 def build(

@@ -29,8 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answers.answering import AnswerSelector
 from assistant.answers.conversation import Query
+from assistant.answers.reader.calibration import (
+    CALIBRATION_FEATURES,
+    CalibrationRow,
+    cross_validate,
+)
 from assistant.answers.retrieval import Candidate, Retriever, lexical_terms
 from assistant.articles.corpus import Article
 from assistant.config import Settings
@@ -40,8 +44,7 @@ from assistant.index.indexing import index_articles
 from assistant.index.segments import IndexDirectory, Manifest
 from assistant.index.store import Store
 from assistant.service import (
-    answer_model,
-    answer_options,
+    answer_selector,
     chunking_options,
     entity_recognizer,
     retrieval_options,
@@ -139,13 +142,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=0, help="a fixed random subset of questions")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--reader", choices=("trained", "none"), help="default: ASSISTANT_READER or trained"
+    )
     args = parser.parse_args(argv)
 
     articles, questions = load(args.data)
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
     answerable = [q for q in questions if q.answerable]
-    settings = Settings()
+    settings = Settings(**({"reader": args.reader} if args.reader else {}))
     embedder = Embedder(settings.model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         store = Store(directory.store_path)
         vectors = directory.load(manifest)
         retriever = Retriever(store, vectors, retrieval_options(settings))
-        selector = AnswerSelector(store, answer_options(settings), answer_model(settings))
+        selector = answer_selector(store, settings)
 
         passage_ids, _ = store.live_vectors("passages")
         passages = store.passages(passage_ids)
@@ -186,28 +192,63 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
         # (b) answer sentence and (c) short answers, inside the gold paragraph
         started = time.perf_counter()
-        picked_right = cosine_right = 0
+        picked_right = cosine_right = answer_sentence_right = 0
         has_em = has_f1 = 0.0
         no_right = 0
+        rows: list[CalibrationRow] = []
         for q in questions:
             qv = vector_of[q.id]
             query = Query(question=q.question, text=q.question)
             candidates = by_article[q.article_id]
             ranked = selector.rank(query, qv, candidates)
-            answer = selector.run(query, qv, candidates)
+            proposal = selector.propose(query, qv, candidates)
             prediction = ""
-            if answer.answered:
+            if proposal is not None and proposal.answer.confidence >= selector.min_confidence:
+                answer = proposal.answer
                 prediction = answer.highlight.text if answer.highlight else answer.text or ""
             if q.answerable:
                 best = ranked[0].sentence
                 picked_right += any(best.start <= s < best.end for s in q.starts)
                 by_cosine = max(ranked, key=lambda s: float(np.dot(qv, s.sentence.vector))).sentence
                 cosine_right += any(by_cosine.start <= s < by_cosine.end for s in q.starts)
+                if proposal is not None:
+                    forced = proposal.answer
+                    assert forced.start is not None and forced.end is not None
+                    answer_sentence_right += any(forced.start <= s < forced.end for s in q.starts)
                 has_em += best_score(prediction, q.answers, "em")
                 has_f1 += best_score(prediction, q.answers, "f1")
             else:
                 no_right += prediction == ""
+            if proposal is not None and selector.calibration is not None:
+                forced_text = proposal.answer.highlight.text if proposal.answer.highlight else ""
+                rows.append(
+                    CalibrationRow(
+                        q.article_id.split("#")[0],
+                        tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
+                        best_score(forced_text, q.answers, "f1") if q.answerable else 0.0,
+                        best_score(forced_text, q.answers, "em") if q.answerable else 0.0,
+                        q.answerable,
+                        True,
+                    )
+                )
         answer_seconds = time.perf_counter() - started
+
+        # (d) end to end: each question against every paragraph, as the service asks it
+        started = time.perf_counter()
+        e2e_f1 = 0.0
+        e2e_no_right = 0
+        for q in questions:
+            qv = vector_of[q.id]
+            query = Query(question=q.question, text=q.question)
+            answer = selector.run(query, qv, retriever.run(q.question, qv, 3))
+            prediction = ""
+            if answer.answered:
+                prediction = answer.highlight.text if answer.highlight else answer.text or ""
+            if q.answerable:
+                e2e_f1 += best_score(prediction, q.answers, "f1")
+            else:
+                e2e_no_right += prediction == ""
+        e2e_seconds = time.perf_counter() - started
         store.close()
 
     n_has, n_no = len(answerable), len(questions) - len(answerable)
@@ -220,7 +261,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "noans_accuracy": no_right / n_no if n_no else 0.0,
         "total_em": 100 * (has_em + no_right) / len(questions),
         "total_f1": 100 * (has_f1 + no_right) / len(questions),
+        "answer_sentence_top1": answer_sentence_right / n_has,
+        "e2e_hasans_f1": 100 * e2e_f1 / n_has,
+        "e2e_noans_accuracy": e2e_no_right / n_no if n_no else 0.0,
+        "e2e_total_f1": 100 * (e2e_f1 + e2e_no_right) / len(questions),
     }
+    held_out = cross_validate(rows, folds=4) if rows else None
+    if held_out is not None:
+        figures.update(
+            {
+                f"heldout_{key}": float(value)  # type: ignore[arg-type]
+                for key, value in held_out.items()
+                if key in ("hasans_em", "hasans_f1", "noans_accuracy", "total_f1")
+            }
+        )
 
     out = sys.stdout
     out.write(
@@ -231,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     out.write(
         f"timings: embed questions {embed_seconds:.1f}s, retrieval {retrieval_seconds:.1f}s, "
-        f"answers {answer_seconds:.1f}s\n\n"
+        f"answers {answer_seconds:.1f}s, end to end {e2e_seconds:.1f}s "
+        f"(reader: {settings.reader})\n\n"
     )
     out.write("(a) paragraph recall, answerable questions\n")
     out.write(
@@ -248,13 +303,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     out.write("\n(b) answer-sentence top-1 in the gold paragraph\n")
     out.write(
         f"  baseline cosine (issue) {SENTENCE_BASELINE:.3f}   cosine here "
-        f"{figures['sentence_top1_cosine']:.3f}   assistant {figures['sentence_top1']:.3f}\n"
+        f"{figures['sentence_top1_cosine']:.3f}   cheap ranker {figures['sentence_top1']:.3f}   "
+        f"answer sentence {figures['answer_sentence_top1']:.3f}\n"
     )
     out.write("\n(c) short answers in the gold paragraph, official SQuAD 2.0 rules\n")
     out.write(
         f"  HasAns EM {figures['hasans_em']:.1f}  F1 {figures['hasans_f1']:.1f}   "
         f"NoAns accuracy {figures['noans_accuracy']:.3f}   "
         f"total EM {figures['total_em']:.1f}  F1 {figures['total_f1']:.1f}\n"
+    )
+    if held_out is not None:
+        out.write(
+            f"  held out by article ({held_out['folds']} folds, thresholds "
+            f"{held_out['thresholds']}): HasAns EM {held_out['hasans_em']:.1f}  "
+            f"F1 {held_out['hasans_f1']:.1f}   NoAns accuracy {held_out['noans_accuracy']:.3f}   "
+            f"total F1 {held_out['total_f1']:.1f}\n"
+        )
+    out.write(
+        f"\n(d) end to end (top 3 passages of all {len(articles)} paragraphs, as the service "
+        f"asks)\n  HasAns F1 {figures['e2e_hasans_f1']:.1f}   "
+        f"NoAns accuracy {figures['e2e_noans_accuracy']:.3f}   "
+        f"total F1 {figures['e2e_total_f1']:.1f}\n"
     )
     out.write(
         "  published neural readers (full dev set, EM / F1): "

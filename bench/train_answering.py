@@ -41,6 +41,7 @@ from assistant.answers.answering import (
     ScoredSentence,
 )
 from assistant.answers.conversation import Query
+from assistant.answers.reader.calibration import fit_logistic
 from assistant.answers.retrieval import Retriever
 from assistant.config import Settings
 from assistant.index.embedding import Embedder
@@ -74,25 +75,6 @@ class Example:
     ranked: list[ScoredSentence]
     labels: list[int]
     off_corpus: bool = False
-
-
-def fit_logistic(
-    x: Matrix, y: Matrix, l2: float = 1.0, iterations: int = 30
-) -> tuple[Matrix, float]:
-    """L2-regularised logistic regression by Newton's method (the bias is not penalised)."""
-    xb = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(xb.shape[1])
-    penalty = np.eye(xb.shape[1]) * l2
-    penalty[-1, -1] = 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -50, 50)))
-        gradient = xb.T @ (p - y) + penalty @ w
-        hessian = xb.T @ (xb * (p * (1 - p))[:, None]) + penalty
-        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w[:-1], float(w[-1])
 
 
 def as_model(features: tuple[str, ...], weights: Matrix, bias: float) -> LinearModel:

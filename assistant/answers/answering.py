@@ -19,9 +19,10 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -34,12 +35,16 @@ from assistant.answers.answer_types import (
     question_type,
 )
 from assistant.answers.conversation import Query
+from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
 from assistant.articles.terms import STOP_WORDS, content_terms, stem, words
 from assistant.index.embedding import Vectors
 from assistant.index.store import Store
 from assistant.index.store.records import PassageRecord, SentenceRecord
+
+if TYPE_CHECKING:  # the reader module loads torch and transformers
+    from assistant.answers.reader.reading import Reading
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,10 @@ def confidence_label(answered: bool, confidence: float) -> str:
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    min_confidence: float | None = None  # None: the answer model's own threshold
+    min_confidence: float | None = None  # None: the calibration's or answer model's threshold
     passages_considered: int = 5
+    sentences_read: int = 3  # the best sentences (by the cheap ranker) the reader reads
+    prior_weight: float = 0.0  # weight of the cheap ranker's score beside the reader's
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -174,17 +181,87 @@ class ScoredSentence:
     score: float = 0.0
 
 
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadText:
+    """A stretch of whole sentences of one passage, as the reader reads it (article offsets),
+    and the cheap ranker's best score among its sentences."""
+
+    passage: PassageRecord
+    start: int
+    end: int
+    prior: float
+
+    @property
+    def text(self) -> str:
+        offset = self.passage.start
+        return self.passage.text[self.start - offset : self.end - offset]
+
+
+def reading_texts(ranked: list[ScoredSentence], count: int) -> list[ReadText]:
+    """What the reader reads: the ``count`` best sentences, each with the sentence before it
+    in its paragraph (a pronoun's referent, a date set earlier), overlaps merged."""
+    sentences: dict[tuple[int, int], SentenceRecord] = {
+        (s.passage.id, s.sentence.ordinal): s.sentence for s in ranked
+    }
+    stretches: dict[int, list[tuple[int, int, float]]] = {}
+    passages: dict[int, PassageRecord] = {}
+    for scored in ranked[:count]:
+        sentence = scored.sentence
+        before = sentences.get((scored.passage.id, sentence.ordinal - 1))
+        start = (
+            before.start if before and before.paragraph == sentence.paragraph else sentence.start
+        )
+        passages[scored.passage.id] = scored.passage
+        stretches.setdefault(scored.passage.id, []).append((start, sentence.end, scored.score))
+    texts: list[ReadText] = []
+    for passage_id, found in stretches.items():
+        merged: list[tuple[int, int, float]] = []
+        for start, end, score in sorted(found):
+            if merged and start <= merged[-1][1]:
+                last = merged[-1]
+                merged[-1] = (last[0], max(last[1], end), max(last[2], score))
+            else:
+                merged.append((start, end, score))
+        texts.extend(ReadText(passages[passage_id], s, e, p) for s, e, p in merged)
+    return texts
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The answer the selector would give, before the threshold, and its evidence."""
+
+    answer: Answer
+    evidence: dict[str, float]
+
+
+class Reader(Protocol):
+    """What the selector needs of a reader (``reader.reading.TransformerReader``)."""
+
+    def read(self, question: str, texts: Sequence[str]) -> list[Reading]: ...
+
+
 class AnswerSelector:
     """Chooses the answer sentence among retrieved passages, or declines."""
 
     def __init__(
-        self, store: Store, options: AnswerOptions, model: AnswerModel | None = None
+        self,
+        store: Store,
+        options: AnswerOptions,
+        model: AnswerModel | None = None,
+        reader: Reader | None = None,
+        calibration: ReaderCalibration | None = None,
     ) -> None:
         self.store = store
         self.options = options
         self.model = model or AnswerModel.load()
+        self.reader = reader
+        self.calibration = calibration if reader is not None else None
+        threshold = self.calibration.threshold if self.calibration else self.model.threshold
         self.min_confidence = (
-            self.model.threshold if options.min_confidence is None else options.min_confidence
+            threshold if options.min_confidence is None else options.min_confidence
         )
 
     def rank(
@@ -249,17 +326,33 @@ class AnswerSelector:
         }
 
     def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
+        proposal = self.propose(query, query_vector, candidates)
+        if proposal is None:
+            return _no_answer()
+        if proposal.answer.confidence < self.min_confidence:
+            return _no_answer(proposal.answer.confidence)
+        return proposal.answer
+
+    def propose(
+        self, query: Query, query_vector: Vectors, candidates: list[Candidate]
+    ) -> Proposal | None:
+        """The best answer whatever its confidence, or None when there is nothing to read."""
         terms = self.question_terms(query)  # corpus statistics: looked up once per question
         ranked = self.rank(query, query_vector, candidates, terms)
         if not ranked:
-            return _no_answer()
-        best = ranked[0]
+            return None
         evidence = self.answerable_features(query, ranked, terms)
-        confidence = self.model.answerable.probability(evidence)
-        if confidence < self.min_confidence:
-            return _no_answer(confidence)
+        if self.reader is None or self.calibration is None:
+            return self._sentence_answer(query, ranked, evidence)
+        return self._read_answer(query, ranked, evidence, self.reader, self.calibration)
+
+    def _sentence_answer(
+        self, query: Query, ranked: list[ScoredSentence], evidence: dict[str, float]
+    ) -> Proposal:
+        """The feature model alone: its best sentence, the short answer found by patterns."""
+        best = ranked[0]
         siblings = [s.sentence for s in ranked if s.passage.id == best.passage.id]
-        start, end = self._extend(best, siblings)
+        start, end = self._extend(best.sentence, siblings)
         offset = best.passage.start
         text = best.passage.text[start - offset : end - offset]
         # Entities of the sentences in the answer, moved to offsets within the answer text.
@@ -269,15 +362,62 @@ class AnswerSelector:
             if start <= s.start and s.end <= end
             for e in s.entities
         ]
-        return Answer(
+        answer = Answer(
             answered=True,
             text=text,
             start=start,
             end=end,
             passage=best.passage,
             highlight=find_answer_span(text, query.text, question_type(query.question), entities),
-            confidence=confidence,
+            confidence=self.model.answerable.probability(evidence),
         )
+        return Proposal(answer, evidence)
+
+    def _read_answer(
+        self,
+        query: Query,
+        ranked: list[ScoredSentence],
+        evidence: dict[str, float],
+        reader: Reader,
+        calibration: ReaderCalibration,
+    ) -> Proposal:
+        """The reader's best span among the best sentences; its sentence(s) are the answer."""
+        texts = reading_texts(ranked, self.options.sentences_read)
+        readings = reader.read(query.text, [t.text for t in texts])
+        # The reader's span score, with the cheap ranker's score of the text as a prior.
+        weight = self.options.prior_weight
+        best = max(
+            range(len(texts)), key=lambda i: readings[i].span_score + weight * texts[i].prior
+        )
+        read, reading = texts[best], readings[best]
+        span_start, span_end = read.start + reading.start, read.start + reading.end
+        siblings = sorted(
+            (s.sentence for s in ranked if s.passage.id == read.passage.id),
+            key=lambda s: s.start,
+        )
+        holding = [s for s in siblings if s.start < span_end and s.end > span_start]
+        first = holding[0] if holding else ranked[0].sentence
+        start, end = self._extend(first, siblings)
+        end = max([end, *(s.end for s in holding)])
+        offset = read.passage.start
+        text = read.passage.text[start - offset : end - offset]
+        features = {
+            "reader_margin": reading.span_score - reading.null_score,
+            "prior": self.model.answerable.logit(evidence),
+        }
+        highlight = Highlight(
+            span_start - start, span_end - start, text[span_start - start : span_end - start]
+        )
+        answer = Answer(
+            answered=True,
+            text=text,
+            start=start,
+            end=end,
+            passage=read.passage,
+            highlight=highlight,
+            confidence=calibration.confidence(features),
+        )
+        return Proposal(answer, features)
 
     def question_terms(self, query: Query) -> QuestionTerms:
         """IDF per stemmed question term; context terms of a follow-up count half."""
@@ -319,12 +459,12 @@ class AnswerSelector:
             "log_length": math.log(1 + len(sentence_terms)),
         }
 
-    def _extend(self, best: ScoredSentence, siblings: list[SentenceRecord]) -> tuple[int, int]:
+    def _extend(self, best: SentenceRecord, siblings: list[SentenceRecord]) -> tuple[int, int]:
         """The best sentence, with the one before it when it opens by pointing back to it."""
-        start, end = best.sentence.start, best.sentence.end
-        if _LEANS_BACK.match(best.sentence.text):
-            previous = [s for s in siblings if s.ordinal == best.sentence.ordinal - 1]
-            if previous and previous[0].paragraph == best.sentence.paragraph:
+        start, end = best.start, best.end
+        if _LEANS_BACK.match(best.text):
+            previous = [s for s in siblings if s.ordinal == best.ordinal - 1]
+            if previous and previous[0].paragraph == best.paragraph:
                 start = previous[0].start
         return start, end
 

@@ -229,3 +229,40 @@ def test_questions_past_the_in_flight_bound_get_503_and_the_others_finish(
         assert results == [200, 200]
         time.sleep(0.05)
         assert api.post("/ask", json=QUESTION).status_code == 200  # slots were given back
+
+
+# --- the reader behind the guards ------------------------------------------------------------
+
+
+class CountingReader:
+    """The service's own reader, counting the questions it is given."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.questions: list[str] = []
+
+    def read(self, question: str, texts: Sequence[str]) -> Any:
+        self.questions.append(question)
+        return self.reader.read(question, texts)
+
+
+def test_the_reader_never_sees_a_refused_request(
+    client: TestClient, service: AssistantService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert service.selector.reader is not None  # the default answers with the reader
+    counting = CountingReader(service.selector.reader)
+    monkeypatch.setattr(service.selector, "reader", counting)
+    json_headers = {"content-type": "application/json"}
+    refused = [
+        client.post("/ask", content=json.dumps({"question": "x" * 70_000}), headers=json_headers),
+        client.post("/ask", content=json.dumps(QUESTION).encode(), headers={}),
+        client.post("/ask", content=b'{"question": ', headers=json_headers),
+        client.post("/ask", json={**QUESTION, "topk": 2}),
+        client.post("/ask", json={"question": "   "}),
+        client.post("/ask", json={"question": "y" * 1001}),
+        client.post("/", data={"question": "z" * 70_000}),
+    ]
+    assert all(r.status_code >= 400 for r in refused), [r.status_code for r in refused]
+    assert counting.questions == []
+    assert client.post("/ask", json=QUESTION).status_code == 200
+    assert counting.questions == [QUESTION["question"]]

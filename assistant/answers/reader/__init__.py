@@ -1,0 +1,15 @@
+"""The reader: a transformer that reads a question with a few texts and finds the answer span.
+
+Takes a question and texts (the sentences the retriever and the cheap ranker put first);
+gives, per text, the best span's character offsets, its score and a no-answer score.
+
+- ``reading``: :class:`TransformerReader`, batched (concurrent questions share one forward
+  pass) and loaded once per process by :func:`load_reader`;
+- ``files``: the small committed weights (what training changed over the packaged encoder)
+  and their card; a file that is missing or does not fit the base is a start-up error;
+- ``calibration``: the reader's scores with the cheap evidence turned into a confidence
+  that is right as often as it says, and the refusal threshold;
+- ``examples`` and ``training``: ``assistant train-reader``, from SQuAD-format JSON.
+
+May import the articles and index stages' value types and nothing above the answers stage.
+"""

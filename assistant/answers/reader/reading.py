@@ -1,0 +1,194 @@
+"""Reader: a transformer cross-encoder that reads a question with texts and finds the answer.
+
+For each text it gives the best answer span as character offsets into that text, the span's
+score, and a no-answer score (the ``[CLS]`` token's, as SQuAD 2.0 readers do). A text longer
+than one window is read in overlapping windows; its span is the best of any window and its
+no-answer score the lowest, so one window that answers is enough.
+
+Every text of a call, and of calls made at the same moment by other threads, goes through
+the model in one batched forward pass (the embedder's group commit). The model is the
+packaged MiniLM encoder with the reader's trained weights over it (``files``), loaded once
+per process by :func:`load_reader`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from assistant.answers.reader.files import DEFAULT_READER, load_weights
+from assistant.index.embedding import resolve_model_path
+
+#: Longest question read, in tokens (longer ones are cut, as in training).
+MAX_QUESTION_TOKENS = 40
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found in one text."""
+
+    start: int  # character offsets of the best span in the text
+    end: int
+    span_score: float  # start + end logits of that span
+    null_score: float  # start + end logits of [CLS]: "this text does not answer"
+
+    @property
+    def no_answer(self) -> float:
+        """How much more the reader believes "no answer" than its best span (> 0: refuse)."""
+        return self.null_score - self.span_score
+
+
+@dataclass
+class _Call:
+    question: str
+    texts: Sequence[str]
+    readings: list[Reading] | None = None
+
+
+class TransformerReader:
+    """Reads (question, texts) with a span model in batched forward passes."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        max_length: int = 96,
+        stride: int = 32,
+        max_answer_tokens: int = 30,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self._lock = threading.Lock()
+        self._waiting: list[_Call] = []
+        self._waiting_lock = threading.Lock()
+
+    def read(self, question: str, texts: Sequence[str]) -> list[Reading]:
+        """One reading per text, in order (concurrent callers share one forward pass)."""
+        if not texts:
+            return []
+        mine = _Call(question, texts)
+        with self._waiting_lock:
+            self._waiting.append(mine)
+        with self._lock:
+            if mine.readings is None:
+                with self._waiting_lock:
+                    calls, self._waiting = self._waiting, []
+                self._read_all(calls)
+        assert mine.readings is not None
+        return mine.readings
+
+    def _read_all(self, calls: list[_Call]) -> None:
+        windows: list[tuple[list[int], list[tuple[int, int]], int, int]] = []
+        owners: list[tuple[int, int]] = []  # (call, text) of each window
+        for c, call in enumerate(calls):
+            question = self.tokenizer(call.question, add_special_tokens=False)["input_ids"]
+            question = question[:MAX_QUESTION_TOKENS]
+            budget = max(8, self.max_length - len(question) - 3)
+            encoded = self.tokenizer(
+                list(call.texts), add_special_tokens=False, return_offsets_mapping=True
+            )
+            for t, (ids, offsets) in enumerate(
+                zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
+            ):
+                for begin in _window_starts(len(ids), budget, self.stride):
+                    packed = [
+                        self.tokenizer.cls_token_id,
+                        *question,
+                        self.tokenizer.sep_token_id,
+                        *ids[begin : begin + budget],
+                        self.tokenizer.sep_token_id,
+                    ]
+                    context_offsets = [tuple(o) for o in offsets[begin : begin + budget]]
+                    windows.append((packed, context_offsets, len(question) + 2, begin))
+                    owners.append((c, t))
+        start_logits, end_logits = self._forward([w[0] for w in windows])
+        best: dict[tuple[int, int], Reading] = {}
+        for row, ((_, offsets, first, _begin), owner) in enumerate(
+            zip(windows, owners, strict=True)
+        ):
+            reading = self._best_in_window(start_logits[row], end_logits[row], offsets, first)
+            known = best.get(owner)
+            if known is None:
+                best[owner] = reading
+            else:
+                top = reading if reading.span_score > known.span_score else known
+                best[owner] = Reading(
+                    top.start,
+                    top.end,
+                    top.span_score,
+                    min(known.null_score, reading.null_score),
+                )
+        for c, call in enumerate(calls):
+            call.readings = [best[(c, t)] for t in range(len(call.texts))]
+
+    def _forward(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(i) for i in inputs)
+        ids = torch.zeros((len(inputs), width), dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        types = torch.zeros_like(ids)
+        for row, packed in enumerate(inputs):
+            ids[row, : len(packed)] = torch.tensor(packed)
+            mask[row, : len(packed)] = 1
+            second = packed.index(self.tokenizer.sep_token_id) + 1
+            types[row, second : len(packed)] = 1
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        return out.start_logits.float(), out.end_logits.float()
+
+    def _best_in_window(
+        self,
+        start_logits: torch.Tensor,
+        end_logits: torch.Tensor,
+        offsets: list[tuple[int, int]],
+        first: int,
+    ) -> Reading:
+        n = len(offsets)
+        null = float(start_logits[0] + end_logits[0])
+        if n == 0:
+            return Reading(0, 0, float("-inf"), null)
+        s = start_logits[first : first + n]
+        e = end_logits[first : first + n]
+        scores = s[:, None] + e[None, :]
+        ones = torch.ones((n, n), dtype=torch.bool)
+        allowed = torch.triu(ones) & ~torch.triu(ones, diagonal=self.max_answer_tokens)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        flat = int(torch.argmax(scores))
+        i, j = divmod(flat, n)
+        return Reading(offsets[i][0], offsets[j][1], float(scores[i, j]), null)
+
+
+def _window_starts(length: int, budget: int, stride: int) -> list[int]:
+    """First token of each window: overlapping by ``stride`` tokens, the last one flush."""
+    if length <= budget:
+        return [0]
+    step = max(1, budget - stride)
+    starts = list(range(0, length - budget, step))
+    starts.append(length - budget)
+    return starts
+
+
+@lru_cache(maxsize=2)
+def load_reader(
+    directory: Path = DEFAULT_READER, base: str = "all-MiniLM-L6-v2"
+) -> TransformerReader:
+    """The process-wide reader from ``directory`` over the ``base`` encoder (local files only).
+
+    Raises :class:`~assistant.answers.reader.files.ReaderFileError` when the files are
+    missing, damaged or were trained on another base.
+    """
+    from transformers import AutoTokenizer
+
+    base_path = resolve_model_path(base)
+    model, card = load_weights(directory, base_path)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_path), local_files_only=True)
+    settings = card.get("settings", {})
+    return TransformerReader(model, tokenizer, max_length=int(settings.get("max_length", 96)))

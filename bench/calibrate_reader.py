@@ -1,0 +1,130 @@
+"""Calibrate the reader's confidence and refusal threshold on SQuAD 2.0 dev-half, by article.
+
+    .venv/bin/python bench/calibrate_reader.py [--data ...] [--limit N] [--folds 4] [--write]
+
+Every question is answered twice through the assistant's own selector with the reader, the
+threshold off:
+- within its gold paragraph (the paragraph's passages are the candidates), scored by the
+  official SQuAD 2.0 rules on the highlighted short answer;
+- against every other paragraph (its own article left out, through the real retriever): the
+  everyday case of a question the collection does not cover, where any answer is wrong.
+An answer is *right* when the question is answerable and the short answer's F1 with a gold
+answer is at least 0.5. ``confidence = P(right)`` is a logistic model over
+``CALIBRATION_FEATURES``; the threshold maximises total F1 within the gold paragraph.
+
+Figures are held out: the Wikipedia articles are split into folds, the model and threshold are
+fitted on the other folds and applied to each. ``--write`` refits on everything and writes
+``calibration.json`` beside the reader's weights, with the held-out figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from squad import DEFAULT_DATA, SquadQuestion, index_squad, load
+
+from assistant.answers.answering import AnswerSelector
+from assistant.answers.conversation import Query
+from assistant.answers.reader.calibration import (
+    CALIBRATION_FEATURES,
+    CalibrationRow,
+    cross_validate,
+    fit_calibration,
+)
+from assistant.answers.reader.files import DEFAULT_READER
+from assistant.answers.retrieval import Candidate, Retriever
+from assistant.config import Settings
+from assistant.evaluation import best_score
+from assistant.index.embedding import Embedder
+from assistant.index.segments import IndexDirectory
+from assistant.index.store import Store
+from assistant.service import answer_selector, retrieval_options
+
+
+def collect(
+    questions: Sequence[SquadQuestion],
+    selector: AnswerSelector,
+    retriever: Retriever,
+    embedder: Embedder,
+    by_article: dict[str, list[Candidate]],
+    off_corpus: bool = True,
+) -> list[CalibrationRow]:
+    vectors = embedder.encode([q.question for q in questions])
+    rows: list[CalibrationRow] = []
+    for q, qv in zip(questions, vectors, strict=True):
+        query = Query(question=q.question, text=q.question)
+        wiki = q.article_id.split("#")[0]
+        settings_of = [(by_article[q.article_id], True)]
+        if off_corpus:
+            others = [
+                c
+                for c in retriever.run(q.question, qv, 20)
+                if not c.passage.article_id.startswith(wiki + "#")
+            ]
+            settings_of.append((others[:5], False))
+        for candidates, inside in settings_of:
+            proposal = selector.propose(query, qv, candidates)
+            if proposal is None:
+                continue
+            prediction = proposal.answer.highlight.text if proposal.answer.highlight else ""
+            answerable = q.answerable and inside
+            rows.append(
+                CalibrationRow(
+                    wiki,
+                    tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
+                    best_score(prediction, q.answers, "f1") if answerable else 0.0,
+                    best_score(prediction, q.answers, "em") if answerable else 0.0,
+                    q.answerable,
+                    inside,
+                )
+            )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=0, help="a fixed random subset of questions")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--reader-dir", type=Path, default=DEFAULT_READER)
+    parser.add_argument("--write", action="store_true", help="write calibration.json")
+    args = parser.parse_args(argv)
+    articles, questions = load(args.data)
+    if args.limit:
+        questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
+    settings = Settings(reader_dir=args.reader_dir)
+    embedder = Embedder(settings.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = IndexDirectory(Path(tmp))
+        manifest = index_squad(articles, directory, settings, embedder)
+        store = Store(directory.store_path)
+        retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
+        selector = answer_selector(store, settings)
+        passage_ids, _ = store.live_vectors("passages")
+        by_article: dict[str, list[Candidate]] = {}
+        for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
+            by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+        rows = collect(questions, selector, retriever, embedder, by_article)
+        store.close()
+    figures = cross_validate(rows, args.folds)
+    json.dump(figures, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    if args.write:
+        fit_calibration(rows).save(
+            args.reader_dir,
+            {
+                "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half",
+                "held_out": figures,
+            },
+        )
+    return figures
+
+
+if __name__ == "__main__":
+    main()
