@@ -1,0 +1,120 @@
+"""How many sentences the reader reads, and how much the cheap ranker counts beside it.
+
+    .venv/bin/python bench/reader_levers.py [--limit 600] [--reads 1 2 3 5] [--weights 0 0.5 1 2]
+
+Answerable SQuAD 2.0 dev-half questions, threshold off, through the assistant's selector with
+the reader: within the gold paragraph, and end to end (top 3 passages of all paragraphs, as
+the service asks). For each number of sentences read and each prior weight: the short
+answer's F1, and how often the answer sentence holds a gold answer. Readings are memoised,
+so the weights cost no extra forward passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from squad import DEFAULT_DATA, index_squad, load
+
+from assistant.answers.conversation import Query
+from assistant.answers.retrieval import Candidate, Retriever
+from assistant.config import Settings
+from assistant.evaluation import best_score
+from assistant.index.embedding import Embedder
+from assistant.index.segments import IndexDirectory
+from assistant.index.store import Store
+from assistant.service import answer_selector, retrieval_options
+
+
+class MemoReader:
+    """The real reader, each (question, texts) read once."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.memo: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self.seconds = 0.0
+
+    def read(self, question: str, texts: Sequence[str]) -> Any:
+        key = (question, tuple(texts))
+        if key not in self.memo:
+            started = time.perf_counter()
+            self.memo[key] = self.reader.read(question, texts)
+            self.seconds += time.perf_counter() - started
+        return self.memo[key]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=600)
+    parser.add_argument("--reads", type=int, nargs="+", default=[1, 2, 3, 5])
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
+    args = parser.parse_args(argv)
+    articles, questions = load(args.data)
+    answerable = [q for q in questions if q.answerable]
+    answerable = random.Random(13).sample(answerable, min(args.limit, len(answerable)))
+    settings = Settings(reader="trained")
+    embedder = Embedder(settings.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = IndexDirectory(Path(tmp))
+        manifest = index_squad(articles, directory, settings, embedder)
+        store = Store(directory.store_path)
+        retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
+        selector = answer_selector(store, settings)
+        memo = MemoReader(selector.reader)
+        selector.reader = memo
+        passage_ids, _ = store.live_vectors("passages")
+        by_article: dict[str, list[Candidate]] = {}
+        for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
+            by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+        vectors = embedder.encode([q.question for q in answerable])
+        opened = [
+            (q, qv, by_article[q.article_id], retriever.run(q.question, qv, 3))
+            for q, qv in zip(answerable, vectors, strict=True)
+        ]
+        print(f"{len(answerable)} answerable questions; threshold off")
+        print(
+            f"{'read':>4} {'weight':>6} | {'F1 gold':>7} {'sent gold':>9} | "
+            f"{'F1 e2e':>6} {'sent e2e':>8} | reader ms/q"
+        )
+        base_options = selector.options
+        for reads in args.reads:
+            for weight in args.weights:
+                selector.options = replace(base_options, sentences_read=reads, prior_weight=weight)
+                seconds_before = memo.seconds
+                totals = [0.0, 0.0, 0.0, 0.0]
+                for q, qv, gold_candidates, open_candidates in opened:
+                    query = Query(question=q.question, text=q.question)
+                    for k, candidates in ((0, gold_candidates), (2, open_candidates)):
+                        proposal = selector.propose(query, qv, candidates)
+                        if proposal is None:
+                            continue
+                        answer = proposal.answer
+                        short = answer.highlight.text if answer.highlight else ""
+                        totals[k] += best_score(short, q.answers, "f1")
+                        in_gold = (
+                            answer.passage is not None and answer.passage.article_id == q.article_id
+                        )
+                        assert answer.start is not None and answer.end is not None
+                        totals[k + 1] += in_gold and any(
+                            answer.start <= s < answer.end for s in q.starts
+                        )
+                n = len(opened)
+                print(
+                    f"{reads:>4} {weight:>6.1f} | "
+                    f"{100 * totals[0] / n:>7.1f} {totals[1] / n:>9.3f} | "
+                    f"{100 * totals[2] / n:>6.1f} {totals[3] / n:>8.3f} | "
+                    f"{1000 * (memo.seconds - seconds_before) / (2 * n):.1f}",
+                    flush=True,
+                )
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
