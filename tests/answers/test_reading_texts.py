@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.answers.answering import ScoredSentence, reading_texts
-from assistant.index.store import PassageRecord, SentenceRecord
+from assistant.index.store.records import PassageRecord, SentenceRecord
 
 TEXT = "First one. Second one. Third one. Fourth one. Fifth one."
 

@@ -167,7 +167,8 @@ def write_card(directory: Path) -> Path:
             f"- confidence = sigmoid({calibration['bias']:.3f} + "
             + " + ".join(f"{w:.3f} · {f}" for f, w in calibration["weights"].items())
             + f"); refuse below {calibration['threshold']}",
-            f"- held out by article on SQuAD 2.0 dev-half: {json.dumps(calibration.get('held_out', {}))}",
+            "- held out by article on SQuAD 2.0 dev-half: "
+            + json.dumps(calibration.get("held_out", {})),
         ]
     path = directory / CARD_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
