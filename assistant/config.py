@@ -59,10 +59,10 @@ class Settings(BaseSettings):
     reader: Literal["trained", "none"] = "trained"
     reader_dir: Path | None = None
     reader_base: str = PACKAGED_MODEL
-    sentences_read: int = Field(default=3, ge=1, le=20)
+    sentences_read: int = Field(default=2, ge=1, le=20)
     # The answer is in the text whose reader span score plus this weight times the cheap
     # ranker's score is highest (0: the reader alone).
-    reader_prior_weight: float = Field(default=0.0, ge=0.0)
+    reader_prior_weight: float = Field(default=2.0, ge=0.0)
 
     # Writes to the corpus over HTTP need "Authorization: Bearer <admin_token>"; unset, the
     # write routes answer 403 and only reads are open.

@@ -4,13 +4,18 @@ Every sentence of the best retrieved passages gets named features computed witho
 model call (``SENTENCE_FEATURES``): its cosine with the question (sentence vectors are stored
 at index time), how much of the question's terms it covers, plain and IDF-weighted, phrase
 overlap, and whether it holds the kind of answer the question asks for (``answer_types``).
-A linear model over them ranks the sentences. The best sentence, or it and the one before
-when it opens by pointing back ("It ...", "This ..."), is returned verbatim, with the short
-answer found inside it (named entities stored at index time, then patterns).
+A linear model over them ranks the sentences cheaply.
 
-Abstention: a second linear model turns the best sentence's evidence into a confidence in
-[0, 1]; below the threshold the assistant says the sources do not answer rather than guess.
-Both models and the threshold live in a JSON file (``answer_model.json`` by default).
+With the reader (the default): the few best sentences, each with the one before it, go to
+the reader in one batched forward pass (``reader.reading``). Its best span, weighed with the
+cheap ranker's score as a prior, is the short answer; the sentence(s) holding it are the
+answer, verbatim, with the one before when the first opens by pointing back ("It ...").
+The confidence is the reader's no-answer margin and the cheap answerability evidence,
+calibrated (``reader.calibration``); below its threshold the assistant declines.
+
+Without it (``reader="none"``): the best sentence by the cheap ranker is the answer, the
+short answer is found inside it by named entities and patterns, and a second linear model
+gives the confidence. Both linear models and their threshold live in ``answer_model.json``.
 """
 
 from __future__ import annotations
@@ -75,8 +80,8 @@ def confidence_label(answered: bool, confidence: float) -> str:
 class AnswerOptions:
     min_confidence: float | None = None  # None: the calibration's or answer model's threshold
     passages_considered: int = 5
-    sentences_read: int = 3  # the best sentences (by the cheap ranker) the reader reads
-    prior_weight: float = 0.0  # weight of the cheap ranker's score beside the reader's
+    sentences_read: int = 2  # the best sentences (by the cheap ranker) the reader reads
+    prior_weight: float = 2.0  # weight of the cheap ranker's score beside the reader's
 
 
 # --- selection ---------------------------------------------------------------------------
