@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # The answer is in the text whose reader span score plus this weight times the cheap
     # ranker's score is highest (0: the reader alone).
     reader_prior_weight: float = Field(default=2.0, ge=0.0)
+    # Who refuses: "features" (the answer model's answerability, as without the reader) or
+    # "reader" (its no-answer margin, calibrated on SQuAD 2.0 dev-half; refuses far more
+    # paraphrases, see docs/evaluation.md).
+    refusal: Literal["features", "reader"] = "features"
 
     # Writes to the corpus over HTTP need "Authorization: Bearer <admin_token>"; unset, the
     # write routes answer 403 and only reads are open.

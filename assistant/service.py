@@ -334,6 +334,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         min_confidence=settings.min_confidence,
         sentences_read=settings.sentences_read,
         prior_weight=settings.reader_prior_weight,
+        refusal=settings.refusal,
     )
 
 

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     articles, questions = load(args.data)
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
-    settings = Settings(reader_dir=args.reader_dir)
+    settings = Settings(reader_dir=args.reader_dir, refusal="reader")
     embedder = Embedder(settings.model)
     with tempfile.TemporaryDirectory() as tmp:
         directory = IndexDirectory(Path(tmp))

@@ -82,6 +82,9 @@ class AnswerOptions:
     passages_considered: int = 5
     sentences_read: int = 2  # the best sentences (by the cheap ranker) the reader reads
     prior_weight: float = 2.0  # weight of the cheap ranker's score beside the reader's
+    # Who decides a refusal when the reader is on: "features" (the answerability model over
+    # the cheap evidence, and its threshold) or "reader" (its calibrated no-answer margin).
+    refusal: str = "features"
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -264,7 +267,12 @@ class AnswerSelector:
         self.model = model or AnswerModel.load()
         self.reader = reader
         self.calibration = calibration if reader is not None else None
-        threshold = self.calibration.threshold if self.calibration else self.model.threshold
+        reader_refuses = self.calibration is not None and options.refusal == "reader"
+        threshold = (
+            self.calibration.threshold
+            if self.calibration is not None and reader_refuses
+            else self.model.threshold
+        )
         self.min_confidence = (
             threshold if options.min_confidence is None else options.min_confidence
         )
@@ -420,7 +428,11 @@ class AnswerSelector:
             end=end,
             passage=read.passage,
             highlight=highlight,
-            confidence=calibration.confidence(features),
+            confidence=(
+                calibration.confidence(features)
+                if self.options.refusal == "reader"
+                else self.model.answerable.probability(evidence)
+            ),
         )
         return Proposal(answer, features)
 
