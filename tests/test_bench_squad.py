@@ -17,7 +17,10 @@ FLOORS = {
     "fused_recall@1": 0.82,
     "fused_recall@5": 0.95,
     "sentence_top1": 0.82,
-    "hasans_f1": 25.0,
+    # The reader (measured 66.9, 0.898 and 64.3 on this subset).
+    "hasans_f1": 60.0,
+    "answer_sentence_top1": 0.87,
+    "e2e_hasans_f1": 58.0,
 }
 
 
