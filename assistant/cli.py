@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assistant.answers.reader.files import ReaderFileError
+from assistant.answers.reader.card import ReaderFileError
 from assistant.articles.corpus import ArticleError, iter_article_files, load_article
 from assistant.articles.entities import EntityModelError
 from assistant.config import PACKAGED_MODEL, Settings, get_settings

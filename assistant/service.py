@@ -24,8 +24,7 @@ import faiss
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
 from assistant.answers.reader.calibration import ReaderCalibration
-from assistant.answers.reader.files import DEFAULT_READER
-from assistant.answers.reader.reading import load_reader
+from assistant.answers.reader.card import DEFAULT_READER
 from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
 from assistant.articles.corpus import Article
 from assistant.articles.entities import EntityRecognizer, load_recognizer
@@ -347,6 +346,9 @@ def answer_selector(store: Store, settings: Settings) -> AnswerSelector:
     the feature model alone (``reader="none"``)."""
     if settings.reader == "none":
         return AnswerSelector(store, answer_options(settings), answer_model(settings))
+    # Imported here: the reader loads torch, which the --workers supervisor never does.
+    from assistant.answers.reader.reading import load_reader
+
     directory = settings.reader_dir or DEFAULT_READER
     return AnswerSelector(
         store,

@@ -37,7 +37,7 @@ from assistant.answers.reader.calibration import (
     cross_validate,
     fit_calibration,
 )
-from assistant.answers.reader.files import DEFAULT_READER
+from assistant.answers.reader.card import DEFAULT_READER
 from assistant.answers.retrieval import Candidate, Retriever
 from assistant.config import Settings
 from assistant.evaluation import best_score

@@ -62,3 +62,28 @@ def test_an_unusable_setting_is_a_clear_start_up_error(
     assert result.exit_code == 1
     flat = "".join(result.output.split())  # the console wraps long lines
     assert "answermodel" in flat and "missing.jsoncannotbeused" in flat
+
+
+def test_a_missing_reader_is_a_clear_start_up_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.config import get_settings
+
+    monkeypatch.setenv("ASSISTANT_READER_DIR", str(tmp_path / "no-reader"))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["ask", "Where?", "--index-dir", str(tmp_path / "index")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    flat = "".join(result.output.split())
+    assert "readerfilemissing" in flat and "no-reader" in flat
+
+
+def test_train_reader_refuses_a_missing_data_file(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["train-reader", str(tmp_path / "none.json"), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1
+    assert "no such file" in result.output
+    assert not (tmp_path / "out").exists()

@@ -15,13 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from assistant.answers.reader.files import (
-    CARD_JSON,
-    DEFAULT_READER,
-    WEIGHTS_FILE,
-    ReaderFileError,
-    load_weights,
-)
+from assistant.answers.reader.card import CARD_JSON, DEFAULT_READER, WEIGHTS_FILE, ReaderFileError
+from assistant.answers.reader.files import load_weights
 from assistant.answers.reader.reading import TransformerReader, _window_starts, load_reader
 from assistant.index.embedding import resolve_model_path
 

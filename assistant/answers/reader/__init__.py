@@ -5,8 +5,9 @@ gives, per text, the best span's character offsets, its score and a no-answer sc
 
 - ``reading``: :class:`TransformerReader`, batched (concurrent questions share one forward
   pass) and loaded once per process by :func:`load_reader`;
-- ``files``: the small committed weights (what training changed over the packaged encoder)
-  and their card; a file that is missing or does not fit the base is a start-up error;
+- ``files``: the small committed weights (what training changed over the packaged encoder),
+  laid over the base; ``card``: their file names, model card and the start-up error for a
+  file that is missing or does not fit (without loading torch);
 - ``calibration``: the reader's scores with the cheap evidence turned into a confidence
   that is right as often as it says, and the refusal threshold;
 - ``examples`` and ``training``: ``assistant train-reader``, from SQuAD-format JSON.

@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assistant.answers.reader.files import ReaderFileError, write_card
+from assistant.answers.reader.card import CALIBRATION_FILE, ReaderFileError, write_card
 
-CALIBRATION_FILE = "calibration.json"
 #: What the confidence is computed from: the best span's score minus its text's no-answer
 #: score. The cheap answerability logit (``prior`` in the evidence) is left out: fitted beside
 #: it on SQuAD, it took weight 0.33 against 0.20 and, at the SQuAD-chosen threshold, refused

@@ -22,7 +22,8 @@ from typing import Any
 
 import torch
 
-from assistant.answers.reader.files import DEFAULT_READER, load_weights
+from assistant.answers.reader.card import DEFAULT_READER
+from assistant.answers.reader.files import load_weights
 from assistant.index.embedding import resolve_model_path
 
 #: Longest question read, in tokens (longer ones are cut, as in training).

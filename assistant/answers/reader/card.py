@@ -1,0 +1,80 @@
+"""The reader's files and card, without loading torch: what the CLI and the service name at
+start-up (a reader file that is missing or does not fit is a start-up error)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+#: The reader the assistant answers with unless ``ASSISTANT_READER_DIR`` names another.
+DEFAULT_READER = Path(__file__).with_name("trained")
+WEIGHTS_FILE = "reader.safetensors"
+CARD_JSON = "reader.json"
+CALIBRATION_FILE = "calibration.json"
+
+
+class ReaderFileError(RuntimeError):
+    """The reader's files are missing, damaged or do not fit the base model."""
+
+
+CARD_FILE = "README.md"
+
+
+def write_card(directory: Path) -> Path:
+    """The model card (``README.md``) from the reader's ``reader.json`` and calibration."""
+    card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
+    calibration_path = directory / CALIBRATION_FILE
+    calibration = (
+        json.loads(calibration_path.read_text(encoding="utf-8"))
+        if calibration_path.is_file()
+        else None
+    )
+    settings = card.get("settings", {})
+    lines = [
+        "# The reader's weights",
+        "",
+        "A span reader (``BertForQuestionAnswering``) over the packaged all-MiniLM-L6-v2",
+        "encoder. This folder holds only what training changed (the word embeddings stay",
+        "the base's, frozen), in float16; ``assistant/answers/reader/files.py`` lays it over",
+        "the base and refuses a base whose frozen tensors differ (``base_fingerprint``).",
+        "",
+        "## Data",
+        "",
+        *[f"- `{d['file']}` (sha256 `{d['sha256']}`)" for d in card.get("data", [])],
+        f"- {card.get('train_questions', '?')} training questions, "
+        f"{card.get('held_out_questions', '?')} held out (whole articles); "
+        f"{card.get('windows', '?')} windows trained on, "
+        f"{card.get('answerless_windows', '?')} of them answerless (made from SQuAD 1.1: the "
+        "answer sentence removed, another paragraph of the article, a window without the "
+        "answer)",
+        "",
+        "## Settings",
+        "",
+        *[f"- {name}: {value}" for name, value in settings.items()],
+        f"- started from: {card.get('start_from') or 'the base encoder'}",
+        *([f"- note: {card['note']}"] if card.get("note") else []),
+        "",
+        "## Time to train",
+        "",
+        f"- {card.get('seconds', '?')} s on {card.get('machine', '?')}",
+        "",
+        "## Figures",
+        "",
+        f"- training loss, first tenth of the steps: {card.get('loss_first_tenth')}; "
+        f"last tenth: {card.get('loss_last_tenth')}",
+        f"- held-out windows: {json.dumps(card.get('held_out', {}))}",
+    ]
+    if calibration is not None:
+        lines += [
+            "",
+            "## Calibration (`calibration.json`)",
+            "",
+            f"- confidence = sigmoid({calibration['bias']:.3f} + "
+            + " + ".join(f"{w:.3f} · {f}" for f, w in calibration["weights"].items())
+            + f"); refuse below {calibration['threshold']}",
+            "- held out by article on SQuAD 2.0 dev-half: "
+            + json.dumps(calibration.get("held_out", {})),
+        ]
+    path = directory / CARD_FILE
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
