@@ -132,17 +132,8 @@ class TransformerReader:
             call.readings = [best[(c, t)] for t in range(len(call.texts))]
 
     def _forward(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(i) for i in inputs)
-        ids = torch.zeros((len(inputs), width), dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        types = torch.zeros_like(ids)
-        for row, packed in enumerate(inputs):
-            ids[row, : len(packed)] = torch.tensor(packed)
-            mask[row, : len(packed)] = 1
-            second = packed.index(self.tokenizer.sep_token_id) + 1
-            types[row, second : len(packed)] = 1
         with torch.inference_mode():
-            out = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types)
+            out = self.model(**model_inputs(inputs, self.tokenizer.sep_token_id))
         return out.start_logits.float(), out.end_logits.float()
 
     def _best_in_window(
@@ -156,15 +147,37 @@ class TransformerReader:
         null = float(start_logits[0] + end_logits[0])
         if n == 0:
             return Reading(0, 0, float("-inf"), null)
-        s = start_logits[first : first + n]
-        e = end_logits[first : first + n]
-        scores = s[:, None] + e[None, :]
-        ones = torch.ones((n, n), dtype=torch.bool)
-        allowed = torch.triu(ones) & ~torch.triu(ones, diagonal=self.max_answer_tokens)
-        scores = scores.masked_fill(~allowed, float("-inf"))
-        flat = int(torch.argmax(scores))
-        i, j = divmod(flat, n)
-        return Reading(offsets[i][0], offsets[j][1], float(scores[i, j]), null)
+        i, j, score = best_token_span(
+            start_logits[first : first + n], end_logits[first : first + n], self.max_answer_tokens
+        )
+        return Reading(offsets[i][0], offsets[j][1], score, null)
+
+
+def model_inputs(inputs: Sequence[Sequence[int]], separator: int) -> dict[str, torch.Tensor]:
+    """Padded ids, attention mask and segment ids (the text after the first ``separator``)."""
+    width = max(len(i) for i in inputs)
+    ids = torch.zeros((len(inputs), width), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    types = torch.zeros_like(ids)
+    for row, packed in enumerate(inputs):
+        ids[row, : len(packed)] = torch.tensor(list(packed))
+        mask[row, : len(packed)] = 1
+        second = list(packed).index(separator) + 1
+        types[row, second : len(packed)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def best_token_span(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, max_tokens: int
+) -> tuple[int, int, float]:
+    """(first, last, score) of the best span of at most ``max_tokens`` tokens, first <= last."""
+    n = len(start_logits)
+    scores = start_logits[:, None] + end_logits[None, :]
+    ones = torch.ones((n, n), dtype=torch.bool)
+    allowed = torch.triu(ones) & ~torch.triu(ones, diagonal=max_tokens)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    i, j = divmod(int(torch.argmax(scores)), n)
+    return i, j, float(scores[i, j])
 
 
 def _window_starts(length: int, budget: int, stride: int) -> list[int]:

@@ -38,6 +38,7 @@ from assistant.answers.reader.files import (
     save_reader,
     trained_state,
 )
+from assistant.answers.reader.reading import best_token_span, model_inputs
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -72,21 +73,9 @@ class Progress:
 
 
 def _batch(windows: Sequence[Window], separator: int = 102) -> dict[str, torch.Tensor]:
-    """Padded tensors for a batch; the second segment starts after the first ``separator``."""
-    width = max(len(w.input_ids) for w in windows)
-    ids = torch.zeros((len(windows), width), dtype=torch.long)
-    mask = torch.zeros((len(windows), width), dtype=torch.long)
-    types = torch.zeros((len(windows), width), dtype=torch.long)
-    for row, window in enumerate(windows):
-        n = len(window.input_ids)
-        ids[row, :n] = torch.tensor(window.input_ids)
-        mask[row, :n] = 1
-        second = window.input_ids.index(separator) + 1
-        types[row, second:n] = 1
+    """Padded tensors for a batch, with the target positions."""
     return {
-        "input_ids": ids,
-        "attention_mask": mask,
-        "token_type_ids": types,
+        **model_inputs([w.input_ids for w in windows], separator),
         "start_positions": torch.tensor([w.start for w in windows]),
         "end_positions": torch.tensor([w.end for w in windows]),
     }
@@ -309,9 +298,14 @@ def evaluate_windows(
                 token_type_ids=batch["token_type_ids"],
             )
             for row, window in enumerate(chunk):
-                start, end, null = best_span(
-                    out.start_logits[row], out.end_logits[row], batch["token_type_ids"][row]
+                # The context: after the first separator, up to the final one.
+                first = window.input_ids.index(separator) + 1
+                last = len(window.input_ids) - 1
+                i, j, score = best_token_span(
+                    out.start_logits[row, first:last], out.end_logits[row, first:last], 30
                 )
+                start, end = i + first, j + first
+                null = float(out.start_logits[row, 0] + out.end_logits[row, 0]) > score
                 if window.start == 0:
                     nulls += 1
                     null_right += int(null)
@@ -324,29 +318,3 @@ def evaluate_windows(
         "answerless_windows": nulls,
         "no_answer_accuracy": round(null_right / max(1, nulls), 4),
     }
-
-
-def best_span(
-    start_logits: torch.Tensor,
-    end_logits: torch.Tensor,
-    context_mask: torch.Tensor,
-    max_tokens: int = 30,
-) -> tuple[int, int, bool]:
-    """The best span inside the context and whether [CLS] (no answer) scores higher."""
-    context = context_mask.bool().clone()
-    context[-1] = False
-    idx = torch.nonzero(context).flatten()
-    last = int(idx[-1]) if len(idx) else 0
-    idx = idx[idx < last] if len(idx) > 1 else idx  # drop the final [SEP]
-    s = start_logits[idx]
-    e = end_logits[idx]
-    scores = s[:, None] + e[None, :]
-    n = len(idx)
-    allowed = torch.triu(torch.ones(n, n, dtype=torch.bool)) & ~torch.triu(
-        torch.ones(n, n, dtype=torch.bool), diagonal=max_tokens
-    )
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    flat = int(torch.argmax(scores))
-    i, j = divmod(flat, n)
-    null = float(start_logits[0] + end_logits[0]) > float(scores[i, j])
-    return int(idx[i]), int(idx[j]), null
