@@ -284,13 +284,21 @@ def train_reader(
     base: Annotated[
         str, typer.Option(help="Encoder to start from: the packaged model or a local folder.")
     ] = PACKAGED_MODEL,
+    tune_half: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Also train on the tune half of this file's articles (e.g. SQuAD 2.0 dev, "
+            "for its real unanswerable questions); benches measure on the other half."
+        ),
+    ] = None,
+    tune_repeats: Annotated[int, typer.Option(min=1, help="Windows per tune-half question.")] = 2,
 ) -> None:
     """Train the reader (short answer and no-answer score) from SQuAD-format questions."""
     from assistant.answers.reader.training import Progress as TrainingProgress
     from assistant.answers.reader.training import TrainingSettings, train
     from assistant.index.embedding import resolve_model_path
 
-    missing = [str(path) for path in data if not path.is_file()]
+    missing = [str(path) for path in [*data, *(tune_half or [])] if not path.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
     settings = TrainingSettings(
@@ -300,6 +308,7 @@ def train_reader(
         learning_rate=learning_rate,
         negative_rate=negative_rate,
         seed=seed,
+        tune_repeats=tune_repeats,
     )
     with Progress(
         TextColumn("{task.description}"),
@@ -329,6 +338,7 @@ def train_reader(
                 settings,
                 start_from=start_from,
                 report=report,
+                tune_half=tune_half or (),
             )
         except (ModelLoadError, ReaderFileError, ValueError, KeyError) as exc:
             raise _fail(str(exc)) from exc

@@ -1,6 +1,7 @@
 """Calibrate the reader's confidence and refusal threshold on SQuAD 2.0 dev-half, by article.
 
-    .venv/bin/python bench/calibrate_reader.py [--data ...] [--limit N] [--folds 4] [--write]
+    .venv/bin/python bench/calibrate_reader.py [--data ...] [--half tune] [--limit N] [--folds 4]
+        [--write]
 
 Every question is answered twice through the assistant's own selector with the reader, the
 threshold off:
@@ -38,6 +39,7 @@ from assistant.answers.reader.calibration import (
     fit_calibration,
 )
 from assistant.answers.reader.card import DEFAULT_READER
+from assistant.answers.reader.examples import HALVES, article_half
 from assistant.answers.retrieval import Candidate, Retriever
 from assistant.config import Settings
 from assistant.evaluation import best_score
@@ -91,11 +93,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=0, help="a fixed random subset of questions")
+    parser.add_argument(
+        "--half",
+        choices=("all", *HALVES),
+        default="all",
+        help="only questions of this half of the articles (the reader trains on 'tune')",
+    )
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--reader-dir", type=Path, default=DEFAULT_READER)
     parser.add_argument("--write", action="store_true", help="write calibration.json")
     args = parser.parse_args(argv)
     articles, questions = load(args.data)
+    if args.half != "all":
+        questions = [q for q in questions if article_half(q.article_id.split("#")[0]) == args.half]
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
     settings = Settings(reader_dir=args.reader_dir, refusal="reader")
@@ -119,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         fit_calibration(rows).save(
             args.reader_dir,
             {
-                "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half",
+                "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half"
+                + ("" if args.half == "all" else f", the {args.half} half of its articles"),
                 "held_out": figures,
             },
         )

@@ -12,6 +12,8 @@ Then, for the questions:
 (c) short answers by the official SQuAD 2.0 rules within the gold paragraph: EM/F1 on
     answerable questions (HasAns), accuracy on unanswerable ones (NoAns), and both together.
 
+``--half measure`` keeps the questions of the articles that the reader never trained or was
+calibrated on (``examples.article_half``); every paragraph is still indexed.
 The data is read from ``../shared/data`` and never copied into the project.
 """
 
@@ -35,6 +37,7 @@ from assistant.answers.reader.calibration import (
     CalibrationRow,
     cross_validate,
 )
+from assistant.answers.reader.examples import HALVES, article_half
 from assistant.answers.retrieval import Candidate, Retriever, lexical_terms
 from assistant.articles.corpus import Article
 from assistant.config import Settings
@@ -141,6 +144,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=0, help="a fixed random subset of questions")
+    parser.add_argument(
+        "--half",
+        choices=("all", *HALVES),
+        default="all",
+        help="only questions of this half of the articles (the reader trains on 'tune')",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--reader", choices=("trained", "none"), help="default: ASSISTANT_READER or trained"
@@ -148,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
 
     articles, questions = load(args.data)
+    if args.half != "all":
+        questions = [q for q in questions if article_half(q.article_id.split("#")[0]) == args.half]
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
     answerable = [q for q in questions if q.answerable]

@@ -11,6 +11,11 @@ three ways, since SQuAD 1.1 has no unanswerable questions:
 - ``elsewhere``: a window of the question's own paragraph that does not reach the answer,
   which is what the reader meets when it reads several windows of one text.
 
+A question that SQuAD 2.0 marks unanswerable gives an ``unanswerable`` window of its own
+paragraph: the adversarial case the three above only approximate. Those few real ones come
+from the dev half, so its articles are split in two by :func:`article_half`: training and
+calibration may use the ``tune`` half, benchmarks report on the ``measure`` half.
+
 A negative is dropped when the answer text still occurs in it, so a repeated fact is never
 taught as "no answer". Everything is drawn from one seeded generator: the same data and
 settings give the same windows in the same order.
@@ -65,7 +70,7 @@ class Window:
     input_ids: tuple[int, ...]
     start: int
     end: int
-    kind: str  # "answer", "removed", "sibling" or "elsewhere"
+    kind: str  # "answer", "removed", "sibling", "elsewhere" or "unanswerable"
 
 
 def read_squad(path: Path) -> list[SquadQuestion]:
@@ -108,6 +113,19 @@ def split_by_article(
         [q for q in questions if q.article not in kept],
         [q for q in questions if q.article in kept],
     )
+
+
+#: The two halves of a file's articles: what may be trained and tuned on, and what is measured.
+HALVES = ("tune", "measure")
+
+
+def article_half(title: str) -> str:
+    """``"tune"`` or ``"measure"``: a fixed split by a hash of the article's title.
+
+    It depends on the title alone, so every tool (training, calibration, benches) agrees on
+    it without sharing a seed, and a file that gains articles keeps the old ones' sides.
+    """
+    return HALVES[hashlib.sha256(title.encode("utf-8")).digest()[0] % 2]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -181,6 +199,14 @@ class WindowMaker:
             "answer",
         )
 
+    def unanswerable_window(self, item: SquadQuestion) -> Window:
+        """A window of an unanswerable question's own paragraph, at a random place."""
+        question = self.question_ids(item.question)
+        budget = self.max_length - len(question) - 3
+        ids, _ = self.context_tokens(item.context)
+        begin = self.rng.randint(0, max(0, len(ids) - budget))
+        return Window(self._pack(question, ids[begin : begin + budget]), 0, 0, "unanswerable")
+
     def negative_window(
         self, item: SquadQuestion, kind: str, siblings: Sequence[str]
     ) -> Window | None:
@@ -237,9 +263,10 @@ def training_windows(
     negative_rate: float,
     limit: int,
 ) -> list[Window]:
-    """Up to ``limit`` windows: one answer window per question, and with probability
-    ``negative_rate`` one answerless window after it."""
-    items = [q for q in questions if q.answerable]
+    """Up to ``limit`` windows: one answer window per answerable question, and with
+    probability ``negative_rate`` one answerless window after it; one ``unanswerable``
+    window per question marked unanswerable."""
+    items = list(questions)
     maker.rng.shuffle(items)
     by_article: dict[str, list[str]] = {}
     for q in items:
@@ -252,6 +279,9 @@ def training_windows(
     for item in items:
         if len(windows) >= limit:
             break
+        if not item.answerable:
+            windows.append(maker.unanswerable_window(item))
+            continue
         window = maker.answer_window(item)
         if window is not None:
             windows.append(window)

@@ -1,9 +1,13 @@
 """Training the reader: SQuAD-format data in, a small reader file and its card out.
 
 One pass over windows cut from the data (see ``examples``), AdamW with linear warm-up and
-decay, the word embeddings frozen. A checkpoint is written every ``checkpoint_every`` steps
-(trained tensors, optimiser, schedule, random state); a run started again with the same
-settings resumes from the newest one, and gives the same weights as an uninterrupted run.
+decay, the word embeddings frozen. Files given as ``tune_half`` add the ``tune`` half of
+their articles (``examples.article_half``), each question ``tune_repeats`` times with
+windows at other places, shuffled among the rest: that is how the dev half's few real
+unanswerable questions are learned while its ``measure`` half stays unseen. A checkpoint
+is written every ``checkpoint_every`` steps (trained tensors, optimiser, schedule, random
+state); a run started again with the same settings resumes from the newest one, and gives
+the same weights as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from assistant.answers.reader.examples import (
     SquadQuestion,
     Window,
     WindowMaker,
+    article_half,
     file_sha256,
     read_squad,
     split_by_article,
@@ -58,6 +63,7 @@ class TrainingSettings:
     seed: int = 17
     checkpoint_every: int = 100
     held_out_windows: int = 800
+    tune_repeats: int = 2
 
     @property
     def steps(self) -> int:
@@ -100,8 +106,10 @@ def train(
     settings: TrainingSettings,
     start_from: Path | None = None,
     report: Callable[[Progress], None] | None = None,
+    tune_half: Sequence[Path] = (),
 ) -> dict[str, Any]:
-    """Train a reader on ``data`` and write it to ``output``; returns its card."""
+    """Train a reader on ``data`` (and the tune half of ``tune_half``) into ``output``;
+    returns its card."""
     began = time.perf_counter()
     torch.set_num_threads(os.cpu_count() or 1)
     random.seed(settings.seed)
@@ -109,12 +117,28 @@ def train(
     questions: list[SquadQuestion] = [q for path in data for q in read_squad(path)]
     train_set, held_out = split_by_article(questions, settings.held_out_articles, settings.seed)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    halves = [(q, article_half(q.article)) for path in tune_half for q in read_squad(path)]
+    tuning = [q for q, half in halves if half == "tune"]
+    measured = [q for q, half in halves if half == "measure"]
+    extra = [
+        window
+        for repeat in range(settings.tune_repeats if tuning else 0)
+        for window in training_windows(
+            tuning,
+            WindowMaker(tokenizer, settings.max_length, settings.seed + 1000 + repeat),
+            settings.negative_rate,
+            2 * len(tuning),
+        )
+    ]
     windows = training_windows(
         train_set,
         WindowMaker(tokenizer, settings.max_length, settings.seed),
         settings.negative_rate,
-        settings.examples,
+        max(0, settings.examples - len(extra)),
     )
+    if extra:
+        windows = [*windows, *extra]
+        random.Random(settings.seed).shuffle(windows)
     if start_from is not None:
         model, _ = load_weights(start_from, base)
     else:
@@ -133,7 +157,7 @@ def train(
         lr=settings.learning_rate,
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(settings))
-    step, losses = _resume(checkpoints, settings, model, optimizer, scheduler)
+    step, losses = _resume(checkpoints, settings, model, optimizer, scheduler, bool(extra))
     steps = math.ceil(len(windows) / settings.batch_size)
     window_start = time.perf_counter()
     window_step = step
@@ -161,7 +185,7 @@ def train(
             recent = losses[-50:]
             report(Progress(step, steps, sum(recent) / len(recent), rate))
     model.train(False)
-    figures = evaluate_windows(
+    figures: dict[str, Any] = evaluate_windows(
         model,
         training_windows(
             held_out,
@@ -171,6 +195,18 @@ def train(
         ),
         tokenizer.sep_token_id,
     )
+    if measured:
+        # Token-level figures on the half of the tune files that training never saw.
+        figures["measure_half"] = evaluate_windows(
+            model,
+            training_windows(
+                measured,
+                WindowMaker(tokenizer, settings.max_length, settings.seed + 2),
+                settings.negative_rate,
+                settings.held_out_windows,
+            ),
+            tokenizer.sep_token_id,
+        )
     card: dict[str, Any] = {
         "base": str(base.name),
         "start_from": str(start_from) if start_from else None,
@@ -178,6 +214,10 @@ def train(
         "questions": len(questions),
         "train_questions": len(train_set),
         "held_out_questions": len(held_out),
+        "tune_half": [
+            {"file": p.name, "sha256": file_sha256(p), "questions": len(tuning)} for p in tune_half
+        ],
+        "tune_windows": len(extra),
         "windows": len(windows),
         "answerless_windows": sum(1 for w in windows if w.start == 0),
         "settings": asdict(settings),
@@ -230,6 +270,7 @@ def _resume(
     model: PreTrainedModel,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
+    shuffled: bool = False,
 ) -> tuple[int, list[float]]:
     path = checkpoints / CHECKPOINT_FILE
     if not path.is_file():
@@ -237,7 +278,8 @@ def _resume(
     saved = torch.load(path, weights_only=False)
     # The windows are drawn in the same order whatever the total, so a run can be replanned
     # (a longer or shorter total) and go on from its checkpoint; anything else must match.
-    replannable = ("examples", "checkpoint_every", "held_out_windows")
+    # Not with tune-half windows: they are shuffled in, so the order depends on the total.
+    replannable = ("checkpoint_every", "held_out_windows", *(() if shuffled else ("examples",)))
     kept = {k: v for k, v in saved["settings"].items() if k not in replannable}
     if kept != {k: v for k, v in asdict(settings).items() if k not in replannable}:
         raise ValueError(
