@@ -354,7 +354,7 @@ def answer_selector(store: Store, settings: Settings) -> AnswerSelector:
         store,
         answer_options(settings),
         answer_model(settings),
-        load_reader(directory, settings.reader_base),
+        load_reader(directory, settings.reader_base, settings.reader_int8),
         ReaderCalibration.load(directory),
     )
 

@@ -1,18 +1,21 @@
 """/ask latency and throughput, in process and over HTTP, at several concurrencies.
 
     .venv/bin/python bench/latency.py [--rounds 3] [--concurrency 1 4 16] [--synthetic 0]
+        [--reader trained|none]
 
 Builds a fresh index in a temporary folder (the seed corpus, or ``--synthetic N`` articles
 made of SQuAD paragraphs, see bench/ingest.py) and prints:
 
 * start-up: model load, index build, index open (what a restart costs, no re-embedding);
-* the floors: one question embedded by the model alone, one FAISS search alone, one FTS5
-  query alone;
+* the floors: one question embedded by the model alone, the reader alone on the texts it
+  reads for one question, one FAISS search alone, one FTS5 query alone;
 * ``/ask`` in process (the ASGI app through httpx, no sockets) and over HTTP against
   ``assistant serve`` on 127.0.0.1, at each concurrency: p50 / p95 / p99 latency, answered
   requests per second, errors;
 * where the time goes at concurrency 1: embedding, retrieval, answer selection (the
-  service's own timings) and the rest (validation, serialisation, the framework).
+  service's own timings) and the rest (validation, serialisation, the framework);
+* ``/ask`` p50 over HTTP at concurrency 1 against the models' own time for one question
+  (embedding plus reading), and the server's memory (RSS and PSS) after the run.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from typing import Any
 
 import httpx
 
+from assistant.answers.answering import reading_texts
+from assistant.answers.conversation import Query
 from assistant.answers.retrieval import lexical_terms
 from assistant.config import Settings
 from assistant.http.api import create_app
@@ -114,6 +119,36 @@ def where_time_goes(result: dict[str, Any]) -> None:
     print(f"  (medians in ms; total {total:.1f})")
 
 
+def reader_floor(service: AssistantService, questions: Sequence[str]) -> float | None:
+    """Median ms of the reader alone on the texts it reads for each question (None if off)."""
+    selector = service.selector
+    if selector.reader is None:
+        return None
+    reader = selector.reader
+    times = []
+    for question in questions:
+        query = Query(question=question, text=question)
+        vector = service.embedder.encode_one(question)
+        candidates = service.snapshot().retriever.run(question, vector, 3)
+        texts = [t.text for t in reading_texts(selector.rank(query, vector, candidates), 2)]
+        reader.read(question, texts)  # warm
+        started = time.perf_counter()
+        reader.read(question, texts)
+        times.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times)
+
+
+def server_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process in MB, from /proc."""
+    fields: dict[str, float] = {}
+    for name in ("status", "smaps_rollup"):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "Pss") and value.strip().endswith("kB"):
+                fields[key] = float(value.split()[0]) / 1024.0
+    return fields["VmRSS"], fields["Pss"]
+
+
 def start_server(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     from tests.servers import start_server as start
 
@@ -121,6 +156,7 @@ def start_server(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes]
         "ASSISTANT_INDEX_DIR": str(settings.index_dir),
         "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
         "ASSISTANT_LOG_LEVEL": "warning",
+        "ASSISTANT_READER": settings.reader,
     }
     return start(env, log)
 
@@ -131,6 +167,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--synthetic", type=int, default=0, help="articles from SQuAD (0: seeds)")
     parser.add_argument("--no-http", action="store_true", help="skip the real-server runs")
+    parser.add_argument(
+        "--reader", choices=("trained", "none"), help="default: ASSISTANT_READER or trained"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +177,10 @@ def main() -> None:
         corpus.mkdir(exist_ok=True)
         # No per-client rate limit: every request comes from this one client on purpose.
         settings = Settings(
-            corpus_dir=corpus, index_dir=Path(tmp) / "index", rate_limit_per_minute=0
+            corpus_dir=corpus,
+            index_dir=Path(tmp) / "index",
+            rate_limit_per_minute=0,
+            **({"reader": args.reader} if args.reader else {}),
         )
         started = time.perf_counter()
         embedder = Embedder(settings.model)
@@ -182,6 +224,13 @@ def main() -> None:
             end=" · ",
         )
         print(f"FTS5 {timed(lambda: service.store.lexical_search(terms, 50), 50):.3f}")
+        embed_floor = timed(lambda: embedder.encode_one(SEED_QUESTIONS[0]), 50)
+        read_floor = reader_floor(service, SEED_QUESTIONS)
+        print(
+            f"models alone, one question (median ms): embed {embed_floor:.2f}"
+            + (f" + read {read_floor:.2f}" if read_floor is not None else " (no reader)")
+        )
+        model_floor = embed_floor + (read_floor or 0.0)
 
         questions = SEED_QUESTIONS * args.rounds
         print(HEADER)
@@ -217,11 +266,20 @@ def main() -> None:
                     return results
 
                 remote = asyncio.run(over_http())
+                memory = server_memory_mb(process.pid)
             finally:
                 process.terminate()
                 process.wait(timeout=30)
             for c, result in remote.items():
                 report_row("HTTP", c, result)
+            first = remote[args.concurrency[0]]
+            print(
+                f"HTTP p50 at concurrency {args.concurrency[0]} "
+                f"{percentile(first['latencies'], 50):.1f} ms = "
+                f"{percentile(first['latencies'], 50) / model_floor:.2f}x the models' own "
+                f"{model_floor:.1f} ms · server memory after the run: RSS {memory[0]:.0f} MB, "
+                f"PSS {memory[1]:.0f} MB"
+            )
 
         print("where the time goes, in process, concurrency 1:")
         where_time_goes(local[args.concurrency[0]])
