@@ -8,6 +8,9 @@ Three formats are understood, by suffix (:data:`SUPPORTED_SUFFIXES`):
 
 * Markdown (``.md``, ``.markdown``) with optional YAML front matter: ``id``, ``title``,
   ``source``, ``url``, ``published`` and ``language``.
+
+Where no ``published`` date is given, one stated in the URL or in a dateline is taken
+(``dates``); otherwise it stays unknown.
 * Plain text (``.txt``): the first line is the title, the rest the body.
 * HTML (``.html``, ``.htm``): a saved web page. Its main text and metadata are extracted
   offline with trafilatura (favouring precision, without comments or tables), so navigation,
@@ -45,6 +48,8 @@ import yaml
 from trafilatura.settings import Document
 from trafilatura.utils import decode_file
 from trafilatura.xml import xmltotxt
+
+from assistant.articles.dates import publication_date
 
 #: File types the loader understands, by suffix.
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
@@ -125,7 +130,7 @@ class Article:
             text=body,
             source=_clean(source),
             url=url,
-            published=_iso_date(published),
+            published=publication_date(_iso_date(published), url, body),
             language=_clean(language),
             path=path,
             content_hash=content_hash(body),
