@@ -1,0 +1,87 @@
+"""Reading the time a question asks about: the present, a named time, or none."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assistant.answers.question_time import TimeFocus, question_time
+
+NEWEST = dt.date(2025, 12, 24)
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the tariff on Chinese goods now?",
+        "What is the current tariff rate?",
+        "What is the latest on rare earth controls?",
+        "Does China still buy soybeans?",
+        "Has the TikTok deadline been extended?",
+        "When is the TikTok deadline?",
+        "How high are tariffs on China?",
+        "Who heads the USTR?",
+        "When will Trump visit China?",
+    ],
+)
+def test_present_state_questions_prefer_the_latest(question: str) -> None:
+    assert question_time(question, NEWEST).focus is TimeFocus.LATEST
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who led the talks in Madrid?",
+        "Where were the talks held?",
+        "What did Bessent say about TikTok?",
+        "Who was in charge of the delegation?",
+        "What happened in the talks?",
+    ],
+)
+def test_past_questions_without_a_time_have_no_preference(question: str) -> None:
+    assert question_time(question, NEWEST).focus is TimeFocus.ANY
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("What was the tariff in September?", D(2025, 9, 1), D(2025, 9, 30)),
+        ("What happened on Sept. 19?", D(2025, 9, 19), D(2025, 9, 19)),
+        ("What did China announce on 9 October?", D(2025, 10, 9), D(2025, 10, 9)),
+        ("What did Bessent say in mid-October 2025?", D(2025, 10, 1), D(2025, 10, 31)),
+        ("What were the tariffs in 2024?", D(2024, 1, 1), D(2024, 12, 31)),
+        ("What was agreed last month?", D(2025, 11, 1), D(2025, 11, 30)),
+        ("What was the rate before November 10?", None, D(2025, 11, 9)),
+        ("What was the tariff before November?", None, D(2025, 10, 31)),
+        ("What has changed since October?", D(2025, 10, 1), None),
+        ("What was agreed by Nov. 1?", None, D(2025, 11, 1)),
+        # The newest article's own month is this year's.
+        ("What happened in December?", D(2025, 12, 1), D(2025, 12, 31)),
+    ],
+)
+def test_named_times_become_date_ranges(
+    question: str, start: dt.date | None, end: dt.date | None
+) -> None:
+    placed = question_time(question, NEWEST)
+    assert placed.focus is TimeFocus.NAMED
+    assert (placed.start, placed.end) == (start, end)
+    assert placed.phrase and placed.phrase in question
+
+
+def test_a_month_without_a_year_is_the_last_one_before_the_newest_news() -> None:
+    placed = question_time("What was the rate in December?", D(2025, 11, 5))
+    assert (placed.start, placed.end) == (D(2024, 12, 1), D(2024, 12, 31))
+    # Without a reference date the time is named but not placed.
+    unplaced = question_time("What was the rate in December?")
+    assert unplaced.focus is TimeFocus.NAMED and unplaced.start is None and unplaced.end is None
+
+
+def test_a_named_time_wins_over_present_tense() -> None:
+    assert question_time("What is the tariff in September?", NEWEST).focus is TimeFocus.NAMED
+
+
+def test_may_the_verb_is_not_may_the_month() -> None:
+    assert question_time("China may cut tariffs, may it not?", NEWEST).focus is not TimeFocus.NAMED
+    assert question_time("What happened in May?", NEWEST).start == D(2025, 5, 1)
