@@ -13,6 +13,7 @@ that version, never a mix.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ import faiss
 
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
+from assistant.answers.news import NewsAnswer, NewsAnswerer
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.reader.card import DEFAULT_READER
 from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
@@ -73,6 +75,19 @@ class AskResult:
     answer: Answer
     citations: list[Citation]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    news: NewsAnswer | None = None  # as of when; earlier and corroborating answers
+    # The passages of earlier and corroborating answers that ``citations`` (at most top_k,
+    # as before) leaves out, numbered after them.
+    also_cited: list[Citation] = field(default_factory=list)
+
+    def citation_of(self, answer: Answer) -> Citation | None:
+        """The citation whose passage holds ``answer``."""
+        if answer.passage is None:
+            return None
+        return next(
+            (c for c in [*self.citations, *self.also_cited] if c.passage.id == answer.passage.id),
+            None,
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ class AssistantService:
         self.corpus = CorpusFolder(settings.corpus_dir)
         self.store = Store(directory.store_path)
         self.selector = answer_selector(self.store, settings)
+        self.answerer = NewsAnswerer(self.selector)
         self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -178,9 +194,14 @@ class AssistantService:
         lap("embed")
         candidates = snapshot.retriever.run(query.text, query_vector, top_k)
         lap("retrieve")
-        answer = self.selector.run(query, query_vector, candidates)
+        newest = self.store.newest_published(snapshot.manifest.version)
+        news = self.answerer.run(
+            query, query_vector, candidates, dt.date.fromisoformat(newest) if newest else None
+        )
         lap("answer")
-        return AskResult(query, answer, _citations(answer, candidates, top_k), timings)
+        citations = _citations(news.answer, candidates, top_k)
+        also = _also_cited(citations, candidates, [*news.earlier, *news.corroborating])
+        return AskResult(query, news.answer, citations, timings, news, also)
 
     # -- index versions -----------------------------------------------------------------
 
@@ -387,6 +408,21 @@ def _citations(answer: Answer, candidates: list[Candidate], top_k: int) -> list[
         c for c in candidates if answer.passage is None or c.passage.id != answer.passage.id
     )
     return [Citation(n, c.passage, c.score) for n, c in enumerate(ordered[:top_k], start=1)]
+
+
+def _also_cited(
+    citations: list[Citation], candidates: list[Candidate], answers: Sequence[Answer]
+) -> list[Citation]:
+    """Citations for the passages of ``answers`` that ``citations`` lacks, numbered on."""
+    cited = {c.passage.id for c in citations}
+    score = {c.passage.id: c.score for c in candidates}
+    extra: list[Citation] = []
+    for answer in answers:
+        if answer.passage is not None and answer.passage.id not in cited:
+            cited.add(answer.passage.id)
+            n = len(citations) + len(extra) + 1
+            extra.append(Citation(n, answer.passage, score.get(answer.passage.id, 0.0)))
+    return extra
 
 
 def _check_model(manifest: Manifest, embedder: Embedder) -> None:

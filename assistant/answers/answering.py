@@ -339,7 +339,10 @@ class AnswerSelector:
         }
 
     def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
-        proposal = self.propose(query, query_vector, candidates)
+        return self.decide(self.propose(query, query_vector, candidates))
+
+    def decide(self, proposal: Proposal | None) -> Answer:
+        """The proposal's answer if it is confident enough, else a refusal."""
         if proposal is None:
             return _no_answer()
         if proposal.answer.confidence < self.min_confidence:
@@ -350,14 +353,39 @@ class AnswerSelector:
         self, query: Query, query_vector: Vectors, candidates: list[Candidate]
     ) -> Proposal | None:
         """The best answer whatever its confidence, or None when there is nothing to read."""
+        return self.propose_each(query, query_vector, [candidates])[0]
+
+    def propose_each(
+        self, query: Query, query_vector: Vectors, groups: Sequence[list[Candidate]]
+    ) -> list[Proposal | None]:
+        """The best answer within each group of candidates (e.g. one group per article),
+        whatever its confidence; the reader reads every group's texts in one call."""
         terms = self.question_terms(query)  # corpus statistics: looked up once per question
-        ranked = self.rank(query, query_vector, candidates, terms)
-        if not ranked:
-            return None
-        evidence = self.answerable_features(query, ranked, terms)
+        rankings = [self.rank(query, query_vector, group, terms) for group in groups]
         if self.reader is None or self.calibration is None:
-            return self._sentence_answer(query, ranked, evidence)
-        return self._read_answer(query, ranked, evidence, self.reader, self.calibration)
+            return [
+                self._sentence_answer(query, r, self.answerable_features(query, r, terms))
+                if r
+                else None
+                for r in rankings
+            ]
+        texts = [reading_texts(r, self.options.sentences_read) for r in rankings]
+        # A text that two groups share is read once.
+        distinct = list(dict.fromkeys(t.text for group in texts for t in group))
+        read = dict(zip(distinct, self.reader.read(query.text, distinct), strict=True))
+        return [
+            self._read_answer(
+                query,
+                ranked,
+                self.answerable_features(query, ranked, terms),
+                group,
+                [read[t.text] for t in group],
+                self.calibration,
+            )
+            if ranked
+            else None
+            for ranked, group in zip(rankings, texts, strict=True)
+        ]
 
     def _sentence_answer(
         self, query: Query, ranked: list[ScoredSentence], evidence: dict[str, float]
@@ -391,12 +419,11 @@ class AnswerSelector:
         query: Query,
         ranked: list[ScoredSentence],
         evidence: dict[str, float],
-        reader: Reader,
+        texts: list[ReadText],
+        readings: list[Reading],
         calibration: ReaderCalibration,
     ) -> Proposal:
         """The reader's best span among the best sentences; its sentence(s) are the answer."""
-        texts = reading_texts(ranked, self.options.sentences_read)
-        readings = reader.read(query.text, [t.text for t in texts])
         # The reader's span score, with the cheap ranker's score of the text as a prior.
         weight = self.options.prior_weight
         best = max(

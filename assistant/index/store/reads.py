@@ -39,6 +39,16 @@ class VersionedReads(StoreConnection):
         row = self._connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row["value"])
 
+    def newest_published(self, version: int | None = None) -> str | None:
+        """The latest publication date among the articles of ``version`` (None: none dated)."""
+        condition, params = visibility(version)
+        row = (
+            self._connection()
+            .execute(f"SELECT max(published) FROM articles a WHERE {condition}", params)
+            .fetchone()
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     def counts(self) -> Counts:
         conn = self._connection()
         articles = conn.execute(

@@ -1,0 +1,193 @@
+"""News-aware answers: whose answer to show, as of when, how it changed, and who else says so.
+
+News moves on: the tariff of 55% in September is 47% in November, and both articles answer
+"What is the tariff?". The selector gives each retrieved article's best answer
+(``AnswerSelector.propose_each``); :func:`news_answer` chooses among those that answer, by
+the time the question asks about (``question_time``):
+
+- ``LATEST``: the newest dated article that answers;
+- ``NAMED``: the best-ranked article published within the named time (or up to
+  :data:`REPORTING_DAYS` after it, as news of an event comes out after it), else the one
+  published nearest after its start;
+- ``ANY``: the best answer overall, as without news awareness.
+
+Then, from the other articles that answer: *earlier* answers, older and saying something
+else (each dated and cited, newest first), so that a reader sees how the answer changed;
+and *corroborating* ones that give the same short answer. Two articles whose answer
+sentences are near-copies (wire stories reprinted) count once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.answers.answering import Answer, AnswerSelector
+from assistant.answers.conversation import Query
+from assistant.answers.question_time import QuestionTime, TimeFocus, question_time
+from assistant.answers.retrieval import Candidate
+from assistant.articles.terms import STOP_WORDS, words
+from assistant.index.embedding import Vectors
+
+#: How many of the best-retrieved articles give an answer each.
+NEWS_ARTICLES = 5
+#: Days after a named time in which articles still report what was true then.
+REPORTING_DAYS = 7
+#: At most this many earlier answers and corroborating articles are shown.
+MAX_EARLIER = 3
+MAX_CORROBORATING = 4
+#: Short answers sharing at least this share of their words say the same thing.
+SAME_ANSWER = 0.5
+#: Answer sentences sharing at least this share of their words are copies of one story.
+SAME_STORY = 0.8
+
+
+@dataclass(frozen=True)
+class NewsAnswer:
+    """The answer shown, as of its article's date, with how it changed and who else says so."""
+
+    answer: Answer
+    time: QuestionTime
+    as_of: str | None = None  # the answer's article's publication date, when known
+    earlier: list[Answer] = field(default_factory=list)  # older, different, newest first
+    corroborating: list[Answer] = field(default_factory=list)  # other articles, same answer
+
+
+class NewsAnswerer:
+    """The selector, news-aware: the best answer overall and each top article's, chosen among
+    by the question's time (one reader call for all of them)."""
+
+    def __init__(self, selector: AnswerSelector, articles: int = NEWS_ARTICLES) -> None:
+        self.selector = selector
+        self.articles = articles
+
+    def run(
+        self,
+        query: Query,
+        query_vector: Vectors,
+        candidates: list[Candidate],
+        reference: dt.date | None,
+    ) -> NewsAnswer:
+        """``reference``: the newest article's date, where "in September" is placed."""
+        time = question_time(query.question, reference)
+        groups = articles_of(candidates, self.articles)
+        proposals = self.selector.propose_each(query, query_vector, [candidates, *groups])
+        best = self.selector.decide(proposals[0])
+        threshold = self.selector.min_confidence
+        by_article = [
+            p.answer for p in proposals[1:] if p is not None and p.answer.confidence >= threshold
+        ]
+        return news_answer(time, best, by_article)
+
+
+def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candidate]]:
+    """The candidates of the first ``limit`` articles, one list per article, best first."""
+    groups: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        article = candidate.passage.article_id
+        if article in groups or len(groups) < limit:
+            groups.setdefault(article, []).append(candidate)
+    return list(groups.values())
+
+
+def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) -> NewsAnswer:
+    """Choose among ``by_article`` (each article's best answer, best-ranked article first,
+    only those above the threshold) for ``time``; ``best`` is the answer without news
+    awareness and is kept when nothing fits better."""
+    if not best.answered or best.passage is None:
+        return NewsAnswer(best, time)
+    answering = [a for a in by_article if a.answered and a.passage is not None]
+    chosen = _choose(time, best, answering)
+    assert chosen.passage is not None
+    shown = chosen.passage.article_id
+    others = [a for a in answering if a.passage and a.passage.article_id != shown]
+    same = [a for a in others if _same_answer(a, chosen)]
+    different = [a for a in others if not _same_answer(a, chosen)]
+    return NewsAnswer(
+        chosen,
+        time,
+        as_of=chosen.passage.published,
+        earlier=_earlier(chosen, different),
+        corroborating=_distinct_stories(chosen, same)[:MAX_CORROBORATING],
+    )
+
+
+def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer:
+    dated = [(a, d) for a in answering if (d := _date(a)) is not None]
+    if not dated:
+        return best
+    if time.focus is TimeFocus.LATEST:
+        newest = max(d for _, d in dated)
+        return next(a for a, d in dated if d == newest)  # the best-ranked of the newest day
+    if time.focus is TimeFocus.NAMED and (time.start or time.end):
+        low = time.start or dt.date.min
+        high = time.end or dt.date.max
+        if time.start and time.end:  # a named period: what was reported of it just after
+            high += dt.timedelta(days=REPORTING_DAYS)
+        within = [a for a, d in dated if low <= d <= high]
+        if within:
+            return within[0]
+        if time.start:
+            later = [(d, n) for n, (_, d) in enumerate(dated) if d >= time.start]
+            if later:
+                return dated[min(later)[1]][0]
+    return best
+
+
+def _earlier(chosen: Answer, different: list[Answer]) -> list[Answer]:
+    """Older answers that differ from the chosen one and from each other, newest first."""
+    shown = _date(chosen)
+    if shown is None:
+        return []
+    older = sorted(
+        ((d, a) for a in different if (d := _date(a)) is not None and d < shown),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    kept: list[Answer] = []
+    for _, answer in older:
+        if not any(_same_answer(answer, k) for k in kept):
+            kept.append(answer)
+    return kept[:MAX_EARLIER]
+
+
+def _distinct_stories(chosen: Answer, same: list[Answer]) -> list[Answer]:
+    """The corroborating answers, a wire story's copies (and the chosen one's) counted once."""
+    kept: list[Answer] = []
+    for answer in same:
+        if not any(_same_story(answer, k) for k in [chosen, *kept]):
+            kept.append(answer)
+    return kept
+
+
+def _date(answer: Answer) -> dt.date | None:
+    published = answer.passage.published if answer.passage else None
+    try:
+        return dt.date.fromisoformat(published) if published else None
+    except ValueError:
+        return None
+
+
+def _content_words(text: str | None) -> set[str]:
+    return {w for w in words(text or "") if w not in STOP_WORDS}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _short(answer: Answer) -> str | None:
+    return answer.highlight.text if answer.highlight else answer.text
+
+
+def _same_answer(a: Answer, b: Answer) -> bool:
+    """The two short answers say the same thing: most words of the shorter are in the other."""
+    left, right = _content_words(_short(a)), _content_words(_short(b))
+    if not left or not right:
+        return (_short(a) or "").strip().lower() == (_short(b) or "").strip().lower()
+    return _overlap(left, right) >= SAME_ANSWER
+
+
+def _same_story(a: Answer, b: Answer) -> bool:
+    return _overlap(_content_words(a.text), _content_words(b.text)) >= SAME_STORY
