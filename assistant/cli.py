@@ -251,6 +251,12 @@ _EVAL_COLUMNS = (
     "abstention_recall",
     "wrongly_refused",
     "citation_ok",
+    # News question sets (eval/news_questions.yaml) only; blank for the others.
+    "article_right",
+    "earlier_shown",
+    "corroboration_recall",
+    "summary_answered",
+    "summary_relevant",
 )
 
 
@@ -396,7 +402,8 @@ def evaluate(
                 if column in ("em", "f1")
                 else f"{value:.3f}"
             )
-        table.add_row(column, *cells)
+        if any(cells):
+            table.add_row(column, *cells)
     console.print(table)
     if failures:
         for miss in report.failures():

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # The answer is in the text whose reader span score plus this weight times the cheap
     # ranker's score is highest (0: the reader alone).
     reader_prior_weight: float = Field(default=2.0, ge=0.0)
+    # News-aware answers: each of this many best-retrieved articles gives its own answer, and
+    # the question's time chooses among them (the newest for "now"; 0: the best answer only).
+    news_articles: int = Field(default=5, ge=0, le=20)
     # Who refuses: "features" (the answer model's answerability, as without the reader) or
     # "reader" (its no-answer margin, calibrated on SQuAD 2.0 dev-half; refuses far more
     # paraphrases, see docs/evaluation.md).

@@ -13,7 +13,20 @@ Figures per type and overall:
 * ``citation_ok``: the answer is verbatim in the first cited passage and every offset maps back
   into its article.
 
-The question set format is described at the top of ``eval/seed_questions.yaml``.
+Question sets about news (``eval/news_questions.yaml``) name the article files that should
+answer (``articles``), and give more figures for their types:
+
+* ``article_right``: the answer comes from one of those files (for ``latest``: the newest that
+  answers; for ``named``: one of the named time);
+* ``earlier_shown``: for a ``latest`` question with older, different answers, at least one of
+  them is listed among the answer's earlier answers;
+* ``corroboration_recall``: the share of the other files reporting the fact that the answer
+  lists as corroborating;
+* ``summary_relevant``: for ``summary`` questions, answered ones whose every sentence holds one
+  of the question's ``terms``.
+
+The question set formats are described at the top of ``eval/seed_questions.yaml`` and
+``eval/news_questions.yaml``.
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from assistant.service import AskResult, AssistantService
 MAX_ANSWER_CHARS = 400
 RECALL_AT = (1, 3, 5)
 UNANSWERABLE = "unanswerable"
+SUMMARY = "summary"
 
 
 # --- SQuAD scoring (the official v2.0 evaluation's normalisation and token F1) ------------
@@ -80,6 +94,9 @@ class EvalQuestion:
     answers: list[str]
     evidence: list[str]
     history: list[str] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)  # files that should answer (news sets)
+    earlier: list[tuple[str, list[str]]] = field(default_factory=list)  # (file, answers)
+    terms: list[str] = field(default_factory=list)  # a summary sentence holds one
 
     @property
     def answerable(self) -> bool:
@@ -96,11 +113,20 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             answers=[str(a) for a in item.get("answers") or []],
             evidence=[str(e) for e in item.get("evidence") or []],
             history=[str(h) for h in item.get("history") or []],
+            articles=[str(a) for a in item.get("articles") or []],
+            earlier=[
+                (str(e["article"]), [str(a) for a in e.get("answers") or []])
+                for e in item.get("earlier") or []
+            ],
+            terms=[str(t) for t in item.get("terms") or []],
         )
         for item in raw
     ]
     for q in questions:
-        if q.answerable and not (q.answers and q.evidence):
+        if q.type == SUMMARY:
+            if not (q.articles and q.terms):
+                raise ValueError(f"question {q.id}: a summary question needs articles and terms")
+        elif q.answerable and not (q.answers and q.evidence):
             raise ValueError(f"question {q.id}: an answerable question needs answers and evidence")
     return questions
 
@@ -122,6 +148,10 @@ class Outcome:
     evidence_rank: int | None  # 1-based rank of the first citation holding (all) evidence
     citation_ok: bool
     confidence: float
+    article: str | None = None  # file name of the answer's article
+    earlier_files: list[str] = field(default_factory=list)
+    corroborating_files: list[str] = field(default_factory=list)
+    summary_relevant: bool | None = None
 
 
 @dataclass
@@ -166,6 +196,14 @@ def _run_one(service: AssistantService, q: EvalQuestion, top_k: int) -> Outcome:
         and len(answer.text) <= MAX_ANSWER_CHARS
         and any(normalize_answer(a) in normalize_answer(answer.text) for a in q.answers)
     )
+    files = _file_names(service, result)
+    news = result.news
+    relevant = None
+    if q.type == SUMMARY and answer.answered and answer.text:
+        terms = [t.lower() for t in q.terms]
+        relevant = all(
+            any(t in sentence.lower() for t in terms) for sentence in _summary_sentences(result)
+        )
     return Outcome(
         question=q,
         answered=answer.answered,
@@ -177,7 +215,29 @@ def _run_one(service: AssistantService, q: EvalQuestion, top_k: int) -> Outcome:
         evidence_rank=_evidence_rank(q, result),
         citation_ok=_citations_exact(service, result),
         confidence=answer.confidence,
+        article=files.get(answer.passage.article_id) if answer.passage else None,
+        earlier_files=[
+            files.get(a.passage.article_id, "") for a in (news.earlier if news else []) if a.passage
+        ],
+        corroborating_files=[
+            files.get(a.passage.article_id, "")
+            for a in (news.corroborating if news else [])
+            if a.passage
+        ],
+        summary_relevant=relevant,
     )
+
+
+def _file_names(service: AssistantService, result: AskResult) -> dict[str, str]:
+    """The file name of each article the result cites, by article id."""
+    ids = {c.passage.article_id for c in [*result.citations, *result.also_cited]}
+    paths = service.store.article_paths(sorted(ids))
+    return {i: Path(p).name for i, p in paths.items() if p}
+
+
+def _summary_sentences(result: AskResult) -> list[str]:
+    """The sentences a summary answer shows (the answer text, until summaries exist)."""
+    return [result.answer.text or ""]
 
 
 def _evidence_rank(q: EvalQuestion, result: AskResult) -> int | None:
@@ -220,7 +280,8 @@ def _citations_exact(service: AssistantService, result: AskResult) -> bool:
 
 
 def _figures(items: list[Outcome]) -> dict[str, float]:
-    answerable = [o for o in items if o.question.answerable]
+    # A summary has no one short answer: it counts in its own figures only.
+    answerable = [o for o in items if o.question.answerable and o.question.type != SUMMARY]
     unanswerable = [o for o in items if not o.question.answerable]
     refused = [o for o in items if not o.answered]
     figures: dict[str, float] = {"questions": float(len(items))}
@@ -242,6 +303,31 @@ def _figures(items: list[Outcome]) -> dict[str, float]:
             refused
         )
     figures["citation_ok"] = sum(o.citation_ok for o in items) / len(items) if items else 1.0
+    located = [o for o in answerable if o.question.articles and o.question.type != SUMMARY]
+    if located:
+        figures["article_right"] = sum(o.article in o.question.articles for o in located) / len(
+            located
+        )
+    changed = [o for o in answerable if o.question.earlier]
+    if changed:
+        figures["earlier_shown"] = sum(
+            any(f in o.earlier_files for f, _ in o.question.earlier) for o in changed
+        ) / len(changed)
+    reported = [o for o in answerable if o.question.type == "corroboration"]
+    if reported:
+        shares = []
+        for o in reported:
+            others = [a for a in o.question.articles if a != o.article]
+            if others:
+                shares.append(sum(a in o.corroborating_files for a in others) / len(others))
+        if shares:
+            figures["corroboration_recall"] = sum(shares) / len(shares)
+    summaries = [o for o in items if o.question.type == SUMMARY]
+    if summaries:
+        figures["summary_answered"] = sum(o.answered for o in summaries) / len(summaries)
+        figures["summary_relevant"] = sum(bool(o.summary_relevant) for o in summaries) / len(
+            summaries
+        )
     return figures
 
 

@@ -128,7 +128,7 @@ class AssistantService:
         self.corpus = CorpusFolder(settings.corpus_dir)
         self.store = Store(directory.store_path)
         self.selector = answer_selector(self.store, settings)
-        self.answerer = NewsAnswerer(self.selector)
+        self.answerer = NewsAnswerer(self.selector, settings.news_articles)
         self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
