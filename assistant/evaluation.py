@@ -236,7 +236,9 @@ def _file_names(service: AssistantService, result: AskResult) -> dict[str, str]:
 
 
 def _summary_sentences(result: AskResult) -> list[str]:
-    """The sentences a summary answer shows (the answer text, until summaries exist)."""
+    """The sentences a summary answer shows (the answer alone when it is not a summary)."""
+    if result.news is not None and result.news.summary:
+        return [s.text for s in result.news.summary]
     return [result.answer.text or ""]
 
 

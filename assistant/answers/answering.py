@@ -283,9 +283,11 @@ class AnswerSelector:
         query_vector: Vectors,
         candidates: list[Candidate],
         terms: QuestionTerms | None = None,
+        passages: int | None = None,
     ) -> list[ScoredSentence]:
-        """Every sentence of the considered passages, best first."""
-        considered = candidates[: self.options.passages_considered]
+        """Every sentence of the considered passages (the first ``passages``, by default
+        ``passages_considered``), best first."""
+        considered = candidates[: passages or self.options.passages_considered]
         if not considered:
             return []
         qtype = question_type(query.question)

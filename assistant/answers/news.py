@@ -20,6 +20,7 @@ sentences are near-copies (wire stories reprinted) count once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,11 +28,14 @@ from assistant.answers.answering import Answer, AnswerSelector
 from assistant.answers.conversation import Query
 from assistant.answers.question_time import QuestionTime, TimeFocus, question_time
 from assistant.answers.retrieval import Candidate
+from assistant.answers.summary import SummarySentence, is_summary_question, summarise
 from assistant.articles.terms import STOP_WORDS, words
 from assistant.index.embedding import Vectors
 
 #: How many of the best-retrieved articles give an answer each.
 NEWS_ARTICLES = 5
+#: How many of the best passages a summary's sentences are drawn from.
+SUMMARY_PASSAGES = 12
 #: Days after a named time in which articles still report what was true then.
 REPORTING_DAYS = 7
 #: At most this many earlier answers and corroborating articles are shown.
@@ -52,6 +56,7 @@ class NewsAnswer:
     as_of: str | None = None  # the answer's article's publication date, when known
     earlier: list[Answer] = field(default_factory=list)  # older, different, newest first
     corroborating: list[Answer] = field(default_factory=list)  # other articles, same answer
+    summary: list[SummarySentence] = field(default_factory=list)  # "what happened", in order
 
 
 class NewsAnswerer:
@@ -74,6 +79,12 @@ class NewsAnswerer:
         groups = articles_of(candidates, self.articles)
         proposals = self.selector.propose_each(query, query_vector, [candidates, *groups])
         best = self.selector.decide(proposals[0])
+        if best.answered and is_summary_question(query.question):
+            ranked = self.selector.rank(query, query_vector, candidates, passages=SUMMARY_PASSAGES)
+            sentences = summarise(ranked)
+            if len(sentences) > 1:
+                dates = [s.passage.published for s in sentences if s.passage.published]
+                return NewsAnswer(best, time, as_of=max(dates, default=None), summary=sentences)
         threshold = self.selector.min_confidence
         by_article = [
             p.answer for p in proposals[1:] if p is not None and p.answer.confidence >= threshold
@@ -181,13 +192,23 @@ def _short(answer: Answer) -> str | None:
     return answer.highlight.text if answer.highlight else answer.text
 
 
+_PERCENT = re.compile(r"\s*(?:%|\bper\s*cent\b|\bpercent\b)", re.IGNORECASE)
+
+
+def _answer_words(text: str | None) -> set[str]:
+    """Content words of a short answer, "47 percent" and "47 per cent" written "47%"."""
+    return _content_words(_PERCENT.sub("%", text or ""))
+
+
 def _same_answer(a: Answer, b: Answer) -> bool:
     """The two short answers say the same thing: most words of the shorter are in the other."""
-    left, right = _content_words(_short(a)), _content_words(_short(b))
+    left, right = _answer_words(_short(a)), _answer_words(_short(b))
     if not left or not right:
         return (_short(a) or "").strip().lower() == (_short(b) or "").strip().lower()
     return _overlap(left, right) >= SAME_ANSWER
 
 
 def _same_story(a: Answer, b: Answer) -> bool:
-    return _overlap(_content_words(a.text), _content_words(b.text)) >= SAME_STORY
+    """Near-copies: most words of either answer sentence are in the other."""
+    left, right = _content_words(a.text), _content_words(b.text)
+    return bool(left and right) and len(left & right) / max(len(left), len(right)) >= SAME_STORY

@@ -1,0 +1,107 @@
+"""News-aware choice among articles' answers: the newest, the named time's, or the best;
+earlier answers that differ and corroborating ones that agree (wire copies once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from assistant.answers.answer_types import Highlight
+from assistant.answers.answering import Answer
+from assistant.answers.news import articles_of, news_answer
+from assistant.answers.question_time import QuestionTime, TimeFocus
+from assistant.answers.retrieval import Candidate
+from assistant.index.store.records import PassageRecord
+
+LATEST = QuestionTime(TimeFocus.LATEST)
+ANY = QuestionTime(TimeFocus.ANY)
+
+
+def passage(article: str, published: str | None, text: str, pid: int = 0) -> PassageRecord:
+    return PassageRecord(
+        pid or hash(article) % 10_000, article, 1, article, "Outlet", None, published,
+        0, 0, len(text), text, 0, 0,
+    )  # fmt: skip
+
+
+def answer(article: str, published: str | None, short: str, sentence: str = "") -> Answer:
+    text = sentence or f"The tariff on Chinese goods stands at {short} says {article}."
+    start = text.index(short)
+    return Answer(
+        answered=True,
+        text=text,
+        start=0,
+        end=len(text),
+        passage=passage(article, published, text),
+        highlight=Highlight(start, start + len(short), short),
+        confidence=0.9,
+    )
+
+
+SEPTEMBER = answer("september", "2025-09-17", "55%")
+OCTOBER = answer("october", "2025-10-30", "57%")
+NOVEMBER = answer("november", "2025-11-10", "47%")
+UNDATED = answer("undated", None, "20%")
+
+
+def test_the_present_state_comes_from_the_newest_answering_article() -> None:
+    chosen = news_answer(LATEST, SEPTEMBER, [SEPTEMBER, NOVEMBER, OCTOBER, UNDATED])
+    assert chosen.answer is NOVEMBER
+    assert chosen.as_of == "2025-11-10"
+    # Older answers that differ, newest first; the undated one cannot be placed.
+    assert chosen.earlier == [OCTOBER, SEPTEMBER]
+
+
+def test_no_time_in_the_question_keeps_the_best_answer() -> None:
+    chosen = news_answer(ANY, SEPTEMBER, [SEPTEMBER, NOVEMBER])
+    assert chosen.answer is SEPTEMBER and chosen.as_of == "2025-09-17"
+    assert chosen.earlier == []  # nothing older than the answer shown
+
+
+def test_a_named_time_prefers_articles_of_that_time() -> None:
+    september = QuestionTime(TimeFocus.NAMED, dt.date(2025, 9, 1), dt.date(2025, 9, 30))
+    assert news_answer(september, NOVEMBER, [NOVEMBER, SEPTEMBER]).answer is SEPTEMBER
+    # Reports of an event come out just after it: a week's grace after the named period.
+    mid_october = QuestionTime(TimeFocus.NAMED, dt.date(2025, 10, 20), dt.date(2025, 10, 26))
+    assert news_answer(mid_october, SEPTEMBER, [SEPTEMBER, OCTOBER]).answer is OCTOBER
+    # "before November": the newest... of what was published before it, not after.
+    before = QuestionTime(TimeFocus.NAMED, None, dt.date(2025, 10, 31))
+    assert news_answer(before, NOVEMBER, [NOVEMBER, OCTOBER, SEPTEMBER]).answer is OCTOBER
+    # Nothing within the time: the first article published after it starts.
+    august = QuestionTime(TimeFocus.NAMED, dt.date(2025, 8, 1), dt.date(2025, 8, 31))
+    assert news_answer(august, NOVEMBER, [NOVEMBER, OCTOBER, SEPTEMBER]).answer is SEPTEMBER
+
+
+def test_undated_collections_answer_as_before() -> None:
+    first, second = answer("a", None, "55%"), answer("b", None, "47%")
+    chosen = news_answer(LATEST, first, [second, first])
+    assert chosen.answer is first and chosen.as_of is None and chosen.earlier == []
+
+
+def test_a_refusal_stays_a_refusal() -> None:
+    refused = Answer(False, None, None, None, None, None, 0.1)
+    assert news_answer(LATEST, refused, [NOVEMBER]).answer is refused
+
+
+def test_the_same_answer_elsewhere_corroborates_and_wire_copies_count_once() -> None:
+    sentence = "Beijing said the tariff on Chinese goods stands at 47% from Monday on."
+    reuters_a = answer("reuters-a", "2025-11-10", "47%", sentence)
+    reuters_b = answer("reuters-b", "2025-11-10", "47%", sentence)  # the same wire story
+    own = answer("own", "2025-11-09", "47 percent")
+    chosen = news_answer(ANY, NOVEMBER, [NOVEMBER, reuters_a, reuters_b, own, SEPTEMBER])
+    assert chosen.corroborating == [reuters_a, own]
+    assert chosen.earlier == [SEPTEMBER]  # "47 percent" says what "47%" says
+
+
+def test_articles_of_groups_the_best_articles_in_order() -> None:
+    def candidate(article: str, pid: int, score: float) -> Candidate:
+        return Candidate(passage(article, None, "text", pid), score)
+
+    candidates = [
+        candidate("a", 1, 0.9),
+        candidate("b", 2, 0.8),
+        candidate("a", 3, 0.7),
+        candidate("c", 4, 0.6),
+        candidate("b", 5, 0.5),
+    ]
+    groups = articles_of(candidates, 2)
+    assert [[c.passage.id for c in g] for g in groups] == [[1, 3], [2, 5]]
