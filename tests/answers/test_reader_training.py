@@ -111,7 +111,7 @@ def test_unanswerable_questions_give_windows_of_their_own_paragraph() -> None:
     unanswerable = kinds["unanswerable"]
     assert (unanswerable.start, unanswerable.end) == (0, 0)
     assert len(unanswerable.input_ids) <= 48
-    assert "madrid" in tokenizer.decode(unanswerable.input_ids)
+    assert "madrid" in tokenizer.decode(list(unanswerable.input_ids))
 
 
 def test_article_halves_are_fixed_and_both_used() -> None:
