@@ -80,13 +80,12 @@ class AskResult:
     # as before) leaves out, numbered after them.
     also_cited: list[Citation] = field(default_factory=list)
 
-    def citation_of(self, answer: Answer) -> Citation | None:
-        """The citation whose passage holds ``answer``."""
-        if answer.passage is None:
+    def citation_of(self, passage: PassageRecord | None) -> Citation | None:
+        """The citation of ``passage`` (None when it is not cited)."""
+        if passage is None:
             return None
         return next(
-            (c for c in [*self.citations, *self.also_cited] if c.passage.id == answer.passage.id),
-            None,
+            (c for c in [*self.citations, *self.also_cited] if c.passage.id == passage.id), None
         )
 
 
@@ -200,7 +199,7 @@ class AssistantService:
         )
         lap("answer")
         citations = _citations(news.answer, candidates, top_k)
-        also = _also_cited(citations, candidates, [*news.earlier, *news.corroborating])
+        also = _also_cited(citations, candidates, news.cited_passages())
         return AskResult(query, news.answer, citations, timings, news, also)
 
     # -- index versions -----------------------------------------------------------------
@@ -411,17 +410,17 @@ def _citations(answer: Answer, candidates: list[Candidate], top_k: int) -> list[
 
 
 def _also_cited(
-    citations: list[Citation], candidates: list[Candidate], answers: Sequence[Answer]
+    citations: list[Citation], candidates: list[Candidate], passages: Sequence[PassageRecord]
 ) -> list[Citation]:
-    """Citations for the passages of ``answers`` that ``citations`` lacks, numbered on."""
+    """Citations for those of ``passages`` that ``citations`` lacks, numbered on."""
     cited = {c.passage.id for c in citations}
     score = {c.passage.id: c.score for c in candidates}
     extra: list[Citation] = []
-    for answer in answers:
-        if answer.passage is not None and answer.passage.id not in cited:
-            cited.add(answer.passage.id)
+    for passage in passages:
+        if passage.id not in cited:
+            cited.add(passage.id)
             n = len(citations) + len(extra) + 1
-            extra.append(Citation(n, answer.passage, score.get(answer.passage.id, 0.0)))
+            extra.append(Citation(n, passage, score.get(passage.id, 0.0)))
     return extra
 
 

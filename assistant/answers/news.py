@@ -31,6 +31,7 @@ from assistant.answers.retrieval import Candidate
 from assistant.answers.summary import SummarySentence, is_summary_question, summarise
 from assistant.articles.terms import STOP_WORDS, words
 from assistant.index.embedding import Vectors
+from assistant.index.store.records import PassageRecord
 
 #: How many of the best-retrieved articles give an answer each.
 NEWS_ARTICLES = 5
@@ -57,6 +58,13 @@ class NewsAnswer:
     earlier: list[Answer] = field(default_factory=list)  # older, different, newest first
     corroborating: list[Answer] = field(default_factory=list)  # other articles, same answer
     summary: list[SummarySentence] = field(default_factory=list)  # "what happened", in order
+
+    def cited_passages(self) -> list[PassageRecord]:
+        """The passages that the earlier, corroborating and summary answers cite."""
+        passages = [a.passage for a in [*self.earlier, *self.corroborating] if a.passage]
+        for sentence in self.summary:
+            passages.extend([sentence.passage, *sentence.also])
+        return passages
 
 
 class NewsAnswerer:

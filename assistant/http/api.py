@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
+from assistant.answers.answer_types import Highlight
 from assistant.answers.answering import confidence_label
 from assistant.answers.conversation import Turn
 from assistant.config import Settings, get_settings
@@ -34,15 +35,17 @@ from assistant.http.schemas import (
     AskRequest,
     AskResponse,
     CitationOut,
+    EarlierAnswerOut,
     ErrorOut,
     HealthOut,
     HighlightOut,
+    SummarySentenceOut,
     describe_errors,
     error_out,
 )
 from assistant.index.segments import Manifest
-from assistant.index.store.records import ArticleRecord
-from assistant.service import AskResult, AssistantService
+from assistant.index.store.records import ArticleRecord, PassageRecord
+from assistant.service import AskResult, AssistantService, Citation
 
 log = logging.getLogger(__name__)
 
@@ -83,36 +86,71 @@ def metrics(request: Request) -> Response:
 
 def to_response(result: AskResult) -> AskResponse:
     answer = result.answer
-    highlight = answer.highlight
+    news = result.news
     return AskResponse(
         answered=answer.answered,
         answer=answer.text,
-        highlight=HighlightOut(start=highlight.start, end=highlight.end, text=highlight.text)
-        if highlight
-        else None,
+        highlight=_highlight(answer.highlight),
         confidence=round(answer.confidence, 4),
         confidence_label=confidence_label(answer.answered, answer.confidence),
-        citations=[
-            CitationOut(
-                n=c.n,
-                article_id=c.passage.article_id,
-                title=c.passage.title,
-                source=c.passage.source,
-                url=c.passage.url,
-                published=c.passage.published,
-                passage=c.passage.text,
-                start=c.passage.start,
-                end=c.passage.end,
-                score=round(c.score, 6),
-            )
-            for c in result.citations
-        ],
+        citations=[_citation(c) for c in result.citations],
         question=result.query.question,
         query=result.query.text,
         answer_start=answer.start,
         answer_end=answer.end,
         timings_ms=result.timings_ms,
+        time_focus=str(news.time.focus) if news else "any",
+        as_of=news.as_of if news and answer.answered else None,
+        earlier_answers=[
+            EarlierAnswerOut(
+                answer=a.text or "",
+                highlight=_highlight(a.highlight),
+                published=a.passage.published if a.passage else None,
+                citation=_number(result, a.passage),
+            )
+            for a in (news.earlier if news else [])
+        ],
+        corroborated_by=[_number(result, a.passage) for a in (news.corroborating if news else [])],
+        summary=[
+            SummarySentenceOut(
+                text=s.text,
+                start=s.start,
+                end=s.end,
+                published=s.passage.published,
+                citation=_number(result, s.passage),
+                also_reported_by=[_number(result, p) for p in s.also],
+            )
+            for s in (news.summary if news else [])
+        ],
+        also_cited=[_citation(c) for c in result.also_cited],
     )
+
+
+def _highlight(highlight: Highlight | None) -> HighlightOut | None:
+    if highlight is None:
+        return None
+    return HighlightOut(start=highlight.start, end=highlight.end, text=highlight.text)
+
+
+def _citation(c: Citation) -> CitationOut:
+    return CitationOut(
+        n=c.n,
+        article_id=c.passage.article_id,
+        title=c.passage.title,
+        source=c.passage.source,
+        url=c.passage.url,
+        published=c.passage.published,
+        passage=c.passage.text,
+        start=c.passage.start,
+        end=c.passage.end,
+        score=round(c.score, 6),
+    )
+
+
+def _number(result: AskResult, passage: PassageRecord | None) -> int:
+    citation = result.citation_of(passage)
+    assert citation is not None, "every answer shown has its passage cited"
+    return citation.n
 
 
 def _detail(article: ArticleRecord) -> ArticleDetail:

@@ -73,6 +73,28 @@ class CitationOut(BaseModel):
     score: float
 
 
+class EarlierAnswerOut(BaseModel):
+    """An older article's different answer to the same question."""
+
+    answer: str
+    highlight: HighlightOut | None
+    published: str | None = Field(description="Its article's publication date, YYYY-MM-DD.")
+    citation: int = Field(description="Its citation's number `n`, in citations or also_cited.")
+
+
+class SummarySentenceOut(BaseModel):
+    """One verbatim sentence of a summary answer, with its citation."""
+
+    text: str
+    start: int = Field(description="Offset of the sentence in the cited article.")
+    end: int
+    published: str | None
+    citation: int = Field(description="Its citation's number `n`, in citations or also_cited.")
+    also_reported_by: list[int] = Field(
+        description="Citation numbers of other articles reporting the same."
+    )
+
+
 class AskResponse(BaseModel):
     answered: bool
     answer: str | None
@@ -85,6 +107,33 @@ class AskResponse(BaseModel):
     answer_start: int | None = Field(description="Offset of the answer in the cited article.")
     answer_end: int | None
     timings_ms: dict[str, float]
+    # News awareness (added fields; the ones above are unchanged).
+    time_focus: str = Field(
+        default="any",
+        description='How the question is placed in time: "latest" (the present state: the '
+        'newest article that answers), "named" (a named time) or "any".',
+    )
+    as_of: str | None = Field(
+        default=None, description="Publication date of the answer's article, when known."
+    )
+    earlier_answers: list[EarlierAnswerOut] = Field(
+        default_factory=list,
+        description="Older articles' different answers to the same question, newest first.",
+    )
+    corroborated_by: list[int] = Field(
+        default_factory=list,
+        description="Citation numbers of other articles giving the same answer (a wire "
+        "story's copies counted once).",
+    )
+    summary: list[SummarySentenceOut] = Field(
+        default_factory=list,
+        description='For "what happened" questions: 2-4 verbatim sentences in time order.',
+    )
+    also_cited: list[CitationOut] = Field(
+        default_factory=list,
+        description="Citations of earlier, corroborating and summary answers that "
+        "`citations` (at most top_k) leaves out, numbered after them.",
+    )
 
 
 class ArticleSummary(BaseModel):

@@ -13,7 +13,7 @@ an answer or an article is ever markup.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode, urlsplit
@@ -22,12 +22,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from assistant.answers.answer_types import Highlight
 from assistant.answers.answering import confidence_label
 from assistant.answers.conversation import Turn
 from assistant.http.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, ServiceDep
 from assistant.http.suggestions import TEMPLATES, example_questions
-from assistant.index.store.records import ArticleRecord
-from assistant.service import AskResult, AssistantService
+from assistant.index.store.records import ArticleRecord, PassageRecord
+from assistant.service import AskResult, AssistantService, Citation
 
 CITED = 3  # citations shown per answer
 
@@ -39,9 +40,36 @@ CITED = 3  # citations shown per answer
 class CitationView:
     n: int
     title: str
-    details: str  # "source · date", either may be missing
+    outlet: str  # the source, else the title: what a news reader judges a source by
+    date: str  # the publication date, or "date unknown"
     passage: str
     href: str
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A numbered reference to a citation, as an answer's text shows it."""
+
+    n: int
+    label: str  # "Outlet, 2025-09-17"
+    href: str
+
+
+@dataclass(frozen=True)
+class EarlierView:
+    """An older article's different answer: its sentence split around its short answer."""
+
+    before: str
+    highlight: str
+    after: str
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class SummaryView:
+    text: str
+    source: SourceRef
+    also: list[SourceRef]
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,10 @@ class TurnView:
     confidence: float
     confidence_label: str
     citations: list[CitationView]
+    as_of: str | None = None  # "2025-09-17, ITWeb"
+    earlier: list[EarlierView] = field(default_factory=list)
+    corroborated: list[SourceRef] = field(default_factory=list)
+    summary: list[SummaryView] = field(default_factory=list)
 
 
 def article_href(article_id: str, start: int | None = None, end: int | None = None) -> str:
@@ -66,25 +98,43 @@ def article_href(article_id: str, start: int | None = None, end: int | None = No
     return f"{path}?{urlencode({'start': start, 'end': end})}#cited"
 
 
+def _split(text: str, mark: Highlight | None) -> tuple[str, str, str]:
+    if mark is None:
+        return text, "", ""
+    return text[: mark.start], text[mark.start : mark.end], text[mark.end :]
+
+
+def _citation_view(c: Citation) -> CitationView:
+    p = c.passage
+    return CitationView(
+        n=c.n,
+        title=p.title,
+        outlet=p.source or p.title,
+        date=p.published or "date unknown",
+        passage=p.text,
+        href=article_href(p.article_id, p.start, p.end),
+    )
+
+
 def turn_view(result: AskResult) -> TurnView:
     answer = result.answer
-    text = answer.text or ""
-    mark = answer.highlight
-    before, highlight, after = (
-        (text[: mark.start], text[mark.start : mark.end], text[mark.end :])
-        if mark
-        else (text, "", "")
-    )
-    citations = [
-        CitationView(
-            n=c.n,
-            title=c.passage.title,
-            details=" · ".join(x for x in (c.passage.source, c.passage.published) if x),
-            passage=c.passage.text,
-            href=article_href(c.passage.article_id, c.passage.start, c.passage.end),
-        )
-        for c in result.citations
-    ]
+    before, highlight, after = _split(answer.text or "", answer.highlight)
+
+    def ref(
+        passage: PassageRecord | None, start: int | None = None, end: int | None = None
+    ) -> SourceRef:
+        """The citation of ``passage``, linking to ``[start, end)`` (default: the passage)."""
+        citation = result.citation_of(passage)
+        assert citation is not None and passage is not None, "every answer shown is cited"
+        label = ", ".join(x for x in (passage.source or passage.title, passage.published) if x)
+        marked = (passage.start, passage.end) if start is None or end is None else (start, end)
+        return SourceRef(citation.n, label, article_href(passage.article_id, *marked))
+
+    news = result.news
+    shown = news is not None and answer.answered
+    as_of = None
+    if shown and news is not None and news.as_of and answer.passage is not None:
+        as_of = ", ".join(x for x in (news.as_of, answer.passage.source) if x)
     return TurnView(
         question=result.query.question,
         query=result.query.text,
@@ -94,7 +144,19 @@ def turn_view(result: AskResult) -> TurnView:
         after=after,
         confidence=answer.confidence,
         confidence_label=confidence_label(answer.answered, answer.confidence),
-        citations=citations,
+        citations=[_citation_view(c) for c in [*result.citations, *result.also_cited]],
+        as_of=as_of,
+        earlier=[
+            EarlierView(*_split(a.text or "", a.highlight), ref(a.passage, a.start, a.end))
+            for a in (news.earlier if shown and news else [])
+        ],
+        corroborated=[
+            ref(a.passage, a.start, a.end) for a in (news.corroborating if shown and news else [])
+        ],
+        summary=[
+            SummaryView(s.text, ref(s.passage, s.start, s.end), [ref(p) for p in s.also])
+            for s in (news.summary if shown and news else [])
+        ],
     )
 
 

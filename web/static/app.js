@@ -36,36 +36,96 @@
 
     const reply = el("div", "reply");
     if (data.query !== data.question) reply.append(el("p", "query", "Searched for: " + data.query));
-    if (data.answered) {
-      const text = el("blockquote", "answer-text");
-      const h = data.highlight;
-      if (h) {
-        // Offsets count code points (Python's str), not UTF-16 units: an emoji is one.
-        const chars = Array.from(data.answer);
-        const part = (from, to) => chars.slice(from, to).join("");
-        text.append(part(0, h.start), el("mark", "short-answer", part(h.start, h.end)), part(h.end));
-      } else {
-        text.textContent = data.answer;
+    const cited = new Map(data.citations.concat(data.also_cited || []).map((c) => [c.n, c]));
+    const label = (c) => [c.source || c.title, c.published].filter(Boolean).join(", ");
+    // A numbered link to citation n, marking [start, end) (default: its passage).
+    function marker(n, start, end, className, title) {
+      const c = cited.get(n);
+      const link = el("a", className || "marker", "[" + n + "]");
+      const span = start === undefined ? c : { article_id: c.article_id, start: start, end: end };
+      link.href = articleHref(span);
+      link.title = title || label(c);
+      return link;
+    }
+    // Offsets count code points (Python's str), not UTF-16 units: an emoji is one.
+    function marked(text, h, markClass) {
+      const node = document.createDocumentFragment();
+      if (!h) {
+        node.append(text);
+        return node;
       }
+      const chars = Array.from(text);
+      const part = (from, to) => chars.slice(from, to).join("");
+      node.append(part(0, h.start), el("mark", markClass, part(h.start, h.end)), part(h.end));
+      return node;
+    }
+    const summary = data.summary || [];
+    if (data.answered && summary.length) {
+      const list = el("ol", "summary");
+      list.setAttribute("aria-label", "What the articles report, in time order");
+      for (const s of summary) {
+        const item = el("li");
+        item.append(el("span", "summary-text", s.text), " ", marker(s.citation, s.start, s.end));
+        for (const n of s.also_reported_by) {
+          item.append(" ", marker(n, undefined, undefined, "marker also", "Also reported by " + label(cited.get(n))));
+        }
+        list.append(item);
+      }
+      reply.append(list);
+    } else if (data.answered) {
+      const text = el("blockquote", "answer-text");
+      text.append(marked(data.answer, data.highlight, "short-answer"));
       reply.append(text);
     } else {
       const closest = data.citations.length ? " These passages come closest:" : "";
       reply.append(el("p", "no-answer", "The articles do not answer this question." + closest));
     }
-    const label = data.confidence_label.charAt(0).toUpperCase() + data.confidence_label.slice(1);
+    if (data.answered && data.as_of) {
+      const source = data.citations.length ? data.citations[0].source : null;
+      reply.append(el("p", "as-of", "As of " + [data.as_of, source].filter(Boolean).join(", ")));
+    }
+    const earlier = data.earlier_answers || [];
+    if (earlier.length) {
+      const box = el("div", "earlier");
+      box.append(el("p", null, "Earlier reports said:"));
+      const list = el("ul");
+      for (const e of earlier) {
+        const item = el("li");
+        item.append(el("span", "when", label(cited.get(e.citation)) + ":"), " ");
+        item.append(marked(e.answer, e.highlight, null), " ", marker(e.citation));
+        list.append(item);
+      }
+      box.append(list);
+      reply.append(box);
+    }
+    const corroborated = data.corroborated_by || [];
+    if (corroborated.length) {
+      const line = el("p", "also-reported", "Also reported by ");
+      corroborated.forEach((n, i) => {
+        const link = marker(n);
+        link.textContent = label(cited.get(n)) + " [" + n + "]";
+        line.append(link, i + 1 < corroborated.length ? ", " : "");
+      });
+      reply.append(line);
+    }
+    const confidenceLabel = data.confidence_label.charAt(0).toUpperCase() + data.confidence_label.slice(1);
     const percent = Math.round(data.confidence * 100);
-    reply.append(el("p", "confidence " + confidenceClass(data), label + " · confidence " + percent + "%"));
+    reply.append(el("p", "confidence " + confidenceClass(data), confidenceLabel + " · confidence " + percent + "%"));
 
-    if (data.citations.length) {
+    const chips = data.citations.concat(data.also_cited || []);
+    if (chips.length) {
       const list = el("ol", "citations");
       list.setAttribute("aria-label", "Sources");
-      for (const c of data.citations) {
+      for (const c of chips) {
         const item = el("li");
         const chip = el("a", "chip");
         chip.href = articleHref(c);
-        chip.append(el("span", "n", "[" + c.n + "]"), " ", el("span", "title", c.title));
-        const details = [c.source, c.published].filter(Boolean).join(" · ");
-        if (details) chip.append(" ", el("span", "details", details));
+        chip.title = c.title;
+        chip.append(
+          el("span", "n", "[" + c.n + "]"), " ",
+          el("span", "outlet", c.source || c.title), " ",
+          el("span", "date", c.published || "date unknown"),
+        );
         item.append(chip);
         if (!data.answered) item.append(el("p", "passage", c.passage));
         list.append(item);
