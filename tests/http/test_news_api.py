@@ -3,9 +3,7 @@ summaries, over the seeds plus three dated articles in which a tariff changes.""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,45 +12,15 @@ from fastapi.testclient import TestClient
 from assistant.config import Settings
 from assistant.http.api import create_app
 from assistant.service import AssistantService
+from tests.news_corpus import news_corpus
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-ARTICLES = {
-    "september.md": (
-        "Trade Desk",
-        "2025-09-17",
-        "Washington kept its tariffs on Chinese goods at 55% after the Madrid talks, "
-        "officials said on Wednesday. The talks ended without a deal on tariffs.\n\n"
-        "Negotiators agreed to meet again before the end of October in Kuala Lumpur.",
-    ),
-    "november.md": (
-        "Harbour Post",
-        "2025-11-10",
-        "Washington cut its tariffs on Chinese goods to 47% after the Busan summit, "
-        "officials said on Monday. The lower rate took effect on November 10.\n\n"
-        "China agreed to suspend its export controls on rare earths for one year.",
-    ),
-    "november-wire.md": (
-        "Coast Daily",
-        "2025-11-11",
-        "Tariffs on Chinese goods now stand at 47% following the summit in Busan, the "
-        "White House confirmed on Tuesday. Markets in Asia rose on the news.",
-    ),
-}
 
 
 @pytest.fixture(scope="module")
 def news_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("news")
-    corpus = folder / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    for name, (source, published, text) in ARTICLES.items():
-        title = text.split(",")[0]
-        (corpus / name).write_text(
-            f"---\ntitle: {title}\nsource: {source}\npublished: {published}\n---\n\n{text}\n",
-            encoding="utf-8",
-        )
+    corpus = news_corpus(folder)
     settings = Settings(corpus_dir=corpus, index_dir=folder / "index", rate_limit_per_minute=0)
     service = AssistantService.open(settings)
     with TestClient(create_app(settings, service)) as client:
