@@ -343,6 +343,16 @@ class AnswerSelector:
     def run(self, query: Query, query_vector: Vectors, candidates: list[Candidate]) -> Answer:
         return self.decide(self.propose(query, query_vector, candidates))
 
+    def answers(self, proposal: Proposal | None) -> bool:
+        """Whether the proposal's text answers the question, by the reader's calibrated
+        no-answer margin when there is a reader (fitted on SQuAD 2.0 to tell answering
+        paragraphs from others), else by the answer's confidence."""
+        if proposal is None:
+            return False
+        if self.calibration is not None and "reader_margin" in proposal.evidence:
+            return self.calibration.confidence(proposal.evidence) >= self.calibration.threshold
+        return proposal.answer.confidence >= self.min_confidence
+
     def decide(self, proposal: Proposal | None) -> Answer:
         """The proposal's answer if it is confident enough, else a refusal."""
         if proposal is None:
