@@ -154,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--reader", choices=("trained", "none"), help="default: ASSISTANT_READER or trained"
     )
+    parser.add_argument(
+        "--refusal",
+        choices=("features", "reader"),
+        help="who refuses (default: ASSISTANT_REFUSAL or features); 'reader' applies the "
+        "calibration.json threshold, fitted by bench/calibrate_reader.py",
+    )
     args = parser.parse_args(argv)
 
     articles, questions = load(args.data)
@@ -162,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
     answerable = [q for q in questions if q.answerable]
-    settings = Settings(**({"reader": args.reader} if args.reader else {}))
+    settings = Settings(
+        **({"reader": args.reader} if args.reader else {}),
+        **({"refusal": args.refusal} if args.refusal else {}),
+    )
     embedder = Embedder(settings.model)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

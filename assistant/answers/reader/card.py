@@ -46,7 +46,13 @@ def write_card(directory: Path) -> Path:
         f"{card.get('windows', '?')} windows trained on, "
         f"{card.get('answerless_windows', '?')} of them answerless (made from SQuAD 1.1: the "
         "answer sentence removed, another paragraph of the article, a window without the "
-        "answer)",
+        "answer; and SQuAD 2.0's own unanswerable questions, below)",
+        *[
+            f"- the tune half of `{t['file']}`'s articles (sha256 `{t['sha256']}`): "
+            f"{t['questions']} questions, {card.get('tune_windows', '?')} windows; its other "
+            "half (`bench/squad.py --half measure`) was never trained or calibrated on"
+            for t in card.get("tune_half", [])
+        ],
         "",
         "## Settings",
         "",
@@ -64,6 +70,21 @@ def write_card(directory: Path) -> Path:
         f"last tenth: {card.get('loss_last_tenth')}",
         f"- held-out windows: {json.dumps(card.get('held_out', {}))}",
     ]
+    previous = card.get("previous")
+    while previous:
+        lines += [
+            "",
+            "## The stage it started from",
+            "",
+            *[f"- `{d['file']}` (sha256 `{d['sha256']}`)" for d in previous.get("data", [])],
+            f"- {previous.get('windows', '?')} windows; settings: "
+            + ", ".join(f"{k} {v}" for k, v in previous.get("settings", {}).items()),
+            f"- {previous.get('seconds', '?')} s; held-out windows: "
+            + json.dumps(previous.get("held_out", {})),
+            *([f"- command: `{previous['command']}`"] if previous.get("command") else []),
+            *([f"- note: {previous['note']}"] if previous.get("note") else []),
+        ]
+        previous = previous.get("previous")
     if calibration is not None:
         lines += [
             "",

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer, PreTrainedModel
 
+from assistant.answers.reader.card import CARD_JSON
 from assistant.answers.reader.examples import (
     SquadQuestion,
     Window,
@@ -210,6 +211,8 @@ def train(
     card: dict[str, Any] = {
         "base": str(base.name),
         "start_from": str(start_from) if start_from else None,
+        # The card of the reader this run adapted: the whole recipe, stage by stage.
+        "previous": _card_of(start_from),
         "data": [{"file": p.name, "sha256": file_sha256(p)} for p in data],
         "questions": len(questions),
         "train_questions": len(train_set),
@@ -258,6 +261,14 @@ class CoreShare:
         others = ((now[1] - self._last[1]) - (now[2] - self._last[2])) / wall
         self._last = now
         return max(1, self.cores - round(others))
+
+
+def _card_of(reader: Path | None) -> dict[str, Any] | None:
+    path = reader / CARD_JSON if reader else None
+    if path is None or not path.is_file():
+        return None
+    card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return card
 
 
 def _mean(values: Sequence[float]) -> float:
