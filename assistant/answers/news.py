@@ -93,8 +93,7 @@ class NewsAnswerer:
             if len(sentences) > 1:
                 dates = [s.passage.published for s in sentences if s.passage.published]
                 return NewsAnswer(best, time, as_of=max(dates, default=None), summary=sentences)
-        # Another article's answer counts only if its text answers: for the reader, its
-        # calibrated margin, which SQuAD 2.0 fitted to tell answering paragraphs from others.
+        # Another article's answer counts only if its text answers (AnswerSelector.answers).
         by_article = [p.answer for p in proposals[1:] if p and self.selector.answers(p)]
         return news_answer(time, best, by_article)
 

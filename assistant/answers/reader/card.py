@@ -58,6 +58,7 @@ def write_card(directory: Path) -> Path:
         "",
         *[f"- {name}: {value}" for name, value in settings.items()],
         f"- started from: {card.get('start_from') or 'the base encoder'}",
+        *([f"- command: `{card['command']}`"] if card.get("command") else []),
         *([f"- note: {card['note']}"] if card.get("note") else []),
         "",
         "## Time to train",
@@ -93,8 +94,8 @@ def write_card(directory: Path) -> Path:
             f"- confidence = sigmoid({calibration['bias']:.3f} + "
             + " + ".join(f"{w:.3f} · {f}" for f, w in calibration["weights"].items())
             + f"); refuse below {calibration['threshold']}",
-            "- held out by article on SQuAD 2.0 dev-half: "
-            + json.dumps(calibration.get("held_out", {})),
+            f"- {calibration.get('about', 'fitted on SQuAD 2.0 dev-half')}; held out by article "
+            "(folds of those articles): " + json.dumps(calibration.get("held_out", {})),
         ]
     path = directory / CARD_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
