@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.answers.answering import Answer, AnswerSelector
+from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
 from assistant.answers.conversation import Query
 from assistant.answers.question_time import QuestionTime, TimeFocus, question_time
 from assistant.answers.retrieval import Candidate
@@ -69,7 +69,8 @@ class NewsAnswer:
 
 class NewsAnswerer:
     """The selector, news-aware: the best answer overall and each top article's, chosen among
-    by the question's time (one reader call for all of them)."""
+    by the question's time (one reader call for all of them; one answer only when fewer than
+    two of the articles are dated, or for a summary)."""
 
     def __init__(self, selector: AnswerSelector, articles: int = NEWS_ARTICLES) -> None:
         self.selector = selector
@@ -84,10 +85,15 @@ class NewsAnswerer:
     ) -> NewsAnswer:
         """``reference``: the newest article's date, where "in September" is placed."""
         time = question_time(query.question, reference)
+        summary_question = is_summary_question(query.question)
         groups = articles_of(candidates, self.articles)
+        # Each article's own answer matters only where dates can tell them apart: with fewer
+        # than two dated articles the best answer stands, and the reader reads once.
+        dated = sum(1 for group in groups if group[0].passage.published)
+        groups = groups if dated >= 2 and not summary_question else []
         proposals = self.selector.propose_each(query, query_vector, [candidates, *groups])
         best = self.selector.decide(proposals[0])
-        if best.answered and is_summary_question(query.question):
+        if best.answered and summary_question:
             ranked = self.selector.rank(query, query_vector, candidates, passages=SUMMARY_PASSAGES)
             sentences = summarise(ranked)
             if len(sentences) > 1:
@@ -131,7 +137,10 @@ def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) 
 
 
 def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer:
-    dated = [(a, d) for a in answering if (d := _date(a)) is not None]
+    # Only a strong match may replace the best answer by its date: a weak one is as often
+    # an answer to another question.
+    strong = [a for a in answering if a is best or a.confidence >= STRONG_MATCH]
+    dated = [(a, d) for a in strong if (d := _date(a)) is not None]
     if not dated:
         return best
     if time.focus is TimeFocus.LATEST:
