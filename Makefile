@@ -26,7 +26,7 @@ browser: $(CHROMIUM)
 
 # Pictures of the pages at desktop and phone width, light and dark, into docs/screenshots/.
 screenshots: setup browser
-	ASSISTANT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser tests/http/test_browser.py
+	ASSISTANT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser tests/http/test_browser.py tests/http/test_browser_news.py
 
 run: setup
 	$(BIN)/assistant serve

@@ -28,6 +28,7 @@ from assistant.answers.news import NewsAnswer, NewsAnswerer
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.reader.card import DEFAULT_READER
 from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
+from assistant.answers.summary import is_boilerplate
 from assistant.articles.corpus import Article
 from assistant.articles.entities import EntityRecognizer, load_recognizer
 from assistant.config import Settings
@@ -399,7 +400,10 @@ def entity_recognizer(settings: Settings) -> EntityRecognizer | None:
 
 
 def _citations(answer: Answer, candidates: list[Candidate], top_k: int) -> list[Citation]:
-    """The answer's passage first, then the next best passages, numbered from 1."""
+    """The answer's passage first, then the next best passages, numbered from 1; a refusal's
+    "closest passages" leave out page notices ("This article has been translated by AI")."""
+    if not answer.answered:
+        candidates = [c for c in candidates if not is_boilerplate(c.passage.text)]
     ordered: list[Candidate] = []
     if answer.passage is not None:
         ordered.extend(c for c in candidates if c.passage.id == answer.passage.id)

@@ -31,6 +31,7 @@ from assistant.index.store.records import ArticleRecord, PassageRecord
 from assistant.service import AskResult, AssistantService, Citation
 
 CITED = 3  # citations shown per answer
+OPENING_WORDS = 8  # words of the cited passage on its chip
 
 
 # --- views: what the templates show --------------------------------------------------------
@@ -42,6 +43,7 @@ class CitationView:
     title: str
     outlet: str  # the source, else the title: what a news reader judges a source by
     date: str  # the publication date, or "date unknown"
+    opening: str  # the passage's first words: chips of one article differ by them
     passage: str
     href: str
 
@@ -111,6 +113,7 @@ def _citation_view(c: Citation) -> CitationView:
         title=p.title,
         outlet=p.source or p.title,
         date=p.published or "date unknown",
+        opening=" ".join(p.text.split()[:OPENING_WORDS]),
         passage=p.text,
         href=article_href(p.article_id, p.start, p.end),
     )

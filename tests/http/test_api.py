@@ -108,6 +108,8 @@ def test_questions_the_articles_never_mention_are_not_answered(
     assert_contract(client, body)
     assert body["answered"] is False
     assert body["citations"], "the nearest passages are still offered"
+    # ... but never a notice about the page ("This article has been translated by AI").
+    assert not any("translated by AI" in c["passage"] for c in body["citations"])
 
 
 def test_top_k_bounds_the_citations(client: TestClient) -> None:

@@ -124,7 +124,8 @@
         chip.append(
           el("span", "n", "[" + c.n + "]"), " ",
           el("span", "outlet", c.source || c.title), " ",
-          el("span", "date", c.published || "date unknown"),
+          el("span", "date", c.published || "date unknown"), " ",
+          el("span", "opening", "“" + c.passage.split(/\s+/).filter(Boolean).slice(0, 8).join(" ") + "…”"),
         );
         item.append(chip);
         if (!data.answered) item.append(el("p", "passage", c.passage));
