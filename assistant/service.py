@@ -129,6 +129,7 @@ class AssistantService:
         self.store = Store(directory.store_path)
         self.selector = answer_selector(self.store, settings)
         self.answerer = NewsAnswerer(self.selector, settings.news_articles)
+        self._newest: dict[int, dt.date | None] = {}  # newest article's date, by version
         self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -194,14 +195,23 @@ class AssistantService:
         lap("embed")
         candidates = snapshot.retriever.run(query.text, query_vector, top_k)
         lap("retrieve")
-        newest = self.store.newest_published(snapshot.manifest.version)
         news = self.answerer.run(
-            query, query_vector, candidates, dt.date.fromisoformat(newest) if newest else None
+            query, query_vector, candidates, self._newest_date(snapshot.manifest.version)
         )
         lap("answer")
         citations = _citations(news.answer, candidates, top_k)
         also = _also_cited(citations, candidates, news.cited_passages())
         return AskResult(query, news.answer, citations, timings, news, also)
+
+    def _newest_date(self, version: int) -> dt.date | None:
+        """The newest article's date in ``version`` (read once per version: a version
+        never changes)."""
+        known = self._newest  # one dict per version, replaced whole: safe across threads
+        if version not in known:
+            newest = self.store.newest_published(version)
+            known = {version: dt.date.fromisoformat(newest) if newest else None}
+            self._newest = known
+        return known[version]
 
     # -- index versions -----------------------------------------------------------------
 

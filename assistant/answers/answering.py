@@ -356,7 +356,7 @@ class AnswerSelector:
         """The proposal's answer if it is confident enough, else a refusal."""
         if proposal is None:
             return _no_answer()
-        if proposal.answer.confidence < self.min_confidence:
+        if not self.answers(proposal):
             return _no_answer(proposal.answer.confidence)
         return proposal.answer
 

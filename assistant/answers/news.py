@@ -28,8 +28,13 @@ from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
 from assistant.answers.conversation import Query
 from assistant.answers.question_time import QuestionTime, TimeFocus, question_time
 from assistant.answers.retrieval import Candidate
-from assistant.answers.summary import SummarySentence, is_summary_question, summarise
-from assistant.articles.terms import STOP_WORDS, words
+from assistant.answers.summary import (
+    SummarySentence,
+    copy_share,
+    is_summary_question,
+    summarise,
+)
+from assistant.articles.terms import content_words
 from assistant.index.embedding import Vectors
 from assistant.index.store.records import PassageRecord
 
@@ -139,7 +144,7 @@ def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) 
 def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer:
     # Only a strong match may replace the best answer by its date: a weak one is as often
     # an answer to another question.
-    strong = [a for a in answering if a is best or a.confidence >= STRONG_MATCH]
+    strong = [a for a in answering if a.confidence >= STRONG_MATCH]
     dated = [(a, d) for a in strong if (d := _date(a)) is not None]
     if not dated:
         return best
@@ -195,10 +200,6 @@ def _date(answer: Answer) -> dt.date | None:
         return None
 
 
-def _content_words(text: str | None) -> set[str]:
-    return {w for w in words(text or "") if w not in STOP_WORDS}
-
-
 def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
@@ -212,7 +213,7 @@ _PERCENT = re.compile(r"\s*(?:%|\bper\s*cent\b|\bpercent\b)", re.IGNORECASE)
 
 def _answer_words(text: str | None) -> set[str]:
     """Content words of a short answer, "47 percent" and "47 per cent" written "47%"."""
-    return _content_words(_PERCENT.sub("%", text or ""))
+    return content_words(_PERCENT.sub("%", text or ""))
 
 
 def _same_answer(a: Answer, b: Answer) -> bool:
@@ -225,5 +226,4 @@ def _same_answer(a: Answer, b: Answer) -> bool:
 
 def _same_story(a: Answer, b: Answer) -> bool:
     """Near-copies: most words of either answer sentence are in the other."""
-    left, right = _content_words(a.text), _content_words(b.text)
-    return bool(left and right) and len(left & right) / max(len(left), len(right)) >= SAME_STORY
+    return copy_share(content_words(a.text), content_words(b.text)) >= SAME_STORY

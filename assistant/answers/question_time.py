@@ -90,17 +90,19 @@ _PRESENT_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PERFECT = re.compile(r"\b(?:has|have|hasn't|haven't)\b(?:\s+\w+){0,4}?\s+been\b", re.IGNORECASE)
+# The words before a question's first verb: a question word and up to three more.
+_LEAD_IN = (
+    r"^\s*(?:(?:what|which|who|whom|whose|where|when|how(?:\s+\w+)?|why)\s+(?:\w+\s+){0,3}?)?"
+)
 # A question in the present tense: its first verb is a present auxiliary or copula.
 _PRESENT_TENSE = re.compile(
-    r"^\s*(?:(?:what|which|who|whom|whose|where|when|how(?:\s+\w+)?|why)\s+(?:\w+\s+){0,3}?)?"
-    r"(?:is|are|isn't|aren't|does|do|doesn't|don't|has|have|hasn't|haven't|can|will)\b"
+    _LEAD_IN + r"(?:is|are|isn't|aren't|does|do|doesn't|don't|has|have|hasn't|haven't|can|will)\b"
     # "Who heads the USTR?": a verb in the third person present right after "who".
     r"|^\s*who\s+[a-z]+[^s\W]s\b",
     re.IGNORECASE,
 )
 _PAST_TENSE = re.compile(
-    r"^\s*(?:(?:what|which|who|whom|whose|where|when|how(?:\s+\w+)?|why)\s+(?:\w+\s+){0,3}?)?"
-    r"(?:was|were|wasn't|weren't|did|didn't|had|hadn't)\b",
+    _LEAD_IN + r"(?:was|were|wasn't|weren't|did|didn't|had|hadn't)\b",
     re.IGNORECASE,
 )
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.answers.answering import ScoredSentence
-from assistant.articles.terms import STOP_WORDS, words
+from assistant.articles.terms import content_words
 from assistant.index.store.records import PassageRecord
 
 #: Sentences at most this far below the best one (in the cheap ranker's logit) may be kept.
@@ -91,9 +91,9 @@ def summarise(ranked: list[ScoredSentence]) -> list[SummarySentence]:
         seen.add(key)
         if len(sentence.text.split()) < MIN_WORDS or is_boilerplate(sentence.text):
             continue
-        terms = _content_words(sentence.text)
+        terms = content_words(sentence.text)
         copy = next(
-            (k for k in kept if _overlap(terms, _content_words(k.text)) >= SAME_REPORT), None
+            (k for k in kept if copy_share(terms, content_words(k.text)) >= SAME_REPORT), None
         )
         if copy is not None:
             if copy.passage.article_id != passage.article_id and all(
@@ -119,10 +119,6 @@ def summarise(ranked: list[ScoredSentence]) -> list[SummarySentence]:
     )
 
 
-def _content_words(text: str) -> set[str]:
-    return {w for w in words(text) if w not in STOP_WORDS}
-
-
-def _overlap(a: set[str], b: set[str]) -> float:
+def copy_share(a: set[str], b: set[str]) -> float:
     """Shared content words over the larger set: near 1 only for near-copies."""
     return len(a & b) / max(len(a), len(b)) if a and b else 0.0

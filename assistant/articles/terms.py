@@ -81,6 +81,11 @@ def stem(word: str) -> str:
     return w.rstrip("e") if len(w) > 4 else w
 
 
+def content_words(text: str | None) -> set[str]:
+    """The distinct non-stop words of ``text``, unstemmed (for comparing two short texts)."""
+    return {w for w in words(text or "") if w not in STOP_WORDS}
+
+
 def content_terms(text: str) -> list[str]:
     """Stemmed non-stop-word terms in order, repeats kept."""
     return [stem(w) for w in words(text) if w not in STOP_WORDS]
