@@ -282,6 +282,15 @@ def train_reader(
     negative_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Answerless windows per question.")
     ] = 0.4,
+    perturbed_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Changed questions (another name, number or antonym, a negation) per "
+            "answerable question, taught as unanswerable.",
+        ),
+    ] = 0.0,
     seed: Annotated[int, typer.Option()] = 17,
     start_from: Annotated[
         Path | None,
@@ -313,6 +322,7 @@ def train_reader(
         batch_size=batch_size,
         learning_rate=learning_rate,
         negative_rate=negative_rate,
+        perturbed_rate=perturbed_rate,
         seed=seed,
         tune_repeats=tune_repeats,
     )

@@ -11,6 +11,10 @@ three ways, since SQuAD 1.1 has no unanswerable questions:
 - ``elsewhere``: a window of the question's own paragraph that does not reach the answer,
   which is what the reader meets when it reads several windows of one text.
 
+A fourth kind, ``perturbed``, changes the question instead of the text (another name,
+number or antonym, a negation: ``perturbation``) and keeps the window that holds the old
+answer, as SQuAD 2.0's question writers did.
+
 A question that SQuAD 2.0 marks unanswerable gives an ``unanswerable`` window of its own
 paragraph: the adversarial case the three above only approximate. Those few real ones come
 from the dev half, so its articles are split in two by :func:`article_half`: training and
@@ -29,9 +33,11 @@ import json
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+from assistant.answers.reader.perturbation import Perturber
 
 #: Longest question kept, in tokens; longer ones are cut (SQuAD's 99th percentile is ~30).
 MAX_QUESTION_TOKENS = 40
@@ -70,7 +76,7 @@ class Window:
     input_ids: tuple[int, ...]
     start: int
     end: int
-    kind: str  # "answer", "removed", "sibling", "elsewhere" or "unanswerable"
+    kind: str  # "answer", "removed", "sibling", "elsewhere", "perturbed" or "unanswerable"
 
 
 def read_squad(path: Path) -> list[SquadQuestion]:
@@ -199,6 +205,16 @@ class WindowMaker:
             "answer",
         )
 
+    def perturbed_window(self, item: SquadQuestion, perturber: Perturber) -> Window | None:
+        """The window holding the answer, asked a changed question it no longer answers."""
+        changed = perturber.perturb(item.question, item.context)
+        if changed is None:
+            return None
+        window = self.answer_window(replace(item, question=changed[0]))
+        if window is None:
+            return None
+        return Window(window.input_ids, 0, 0, "perturbed")
+
     def unanswerable_window(self, item: SquadQuestion) -> Window:
         """A window of an unanswerable question's own paragraph, at a random place."""
         question = self.question_ids(item.question)
@@ -262,10 +278,13 @@ def training_windows(
     maker: WindowMaker,
     negative_rate: float,
     limit: int,
+    perturbed_rate: float = 0.0,
+    perturber: Perturber | None = None,
 ) -> list[Window]:
     """Up to ``limit`` windows: one answer window per answerable question, and with
-    probability ``negative_rate`` one answerless window after it; one ``unanswerable``
-    window per question marked unanswerable."""
+    probability ``negative_rate`` one answerless window after it, and with probability
+    ``perturbed_rate`` a ``perturbed`` one; one ``unanswerable`` window per question marked
+    unanswerable."""
     items = list(questions)
     maker.rng.shuffle(items)
     by_article: dict[str, list[str]] = {}
@@ -290,4 +309,9 @@ def training_windows(
             negative = maker.negative_window(item, kind, by_article[item.article])
             if negative is not None:
                 windows.append(negative)
+        # Drawn only when used: runs without perturbations draw the same windows as before.
+        if perturber is not None and perturbed_rate > 0 and maker.rng.random() < perturbed_rate:
+            perturbed = maker.perturbed_window(item, perturber)
+            if perturbed is not None:
+                windows.append(perturbed)
     return windows[:limit]

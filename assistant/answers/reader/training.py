@@ -44,6 +44,7 @@ from assistant.answers.reader.files import (
     save_reader,
     trained_state,
 )
+from assistant.answers.reader.perturbation import Perturber, spacy_analyzer
 from assistant.answers.reader.reading import best_token_span, model_inputs
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -60,6 +61,7 @@ class TrainingSettings:
     warmup: float = 0.1
     weight_decay: float = 0.01
     negative_rate: float = 0.4
+    perturbed_rate: float = 0.0  # changed questions (``perturbation``) per answerable question
     held_out_articles: float = 0.02
     seed: int = 17
     checkpoint_every: int = 100
@@ -118,6 +120,15 @@ def train(
     questions: list[SquadQuestion] = [q for path in data for q in read_squad(path)]
     train_set, held_out = split_by_article(questions, settings.held_out_articles, settings.seed)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    perturber = (
+        Perturber(
+            spacy_analyzer(),
+            [q.question for q in random.Random(settings.seed).sample(train_set, 3000)],
+            random.Random(settings.seed + 7),
+        )
+        if settings.perturbed_rate > 0 and len(train_set) >= 3000
+        else None
+    )
     halves = [(q, article_half(q.article)) for path in tune_half for q in read_squad(path)]
     tuning = [q for q, half in halves if half == "tune"]
     measured = [q for q, half in halves if half == "measure"]
@@ -129,6 +140,8 @@ def train(
             WindowMaker(tokenizer, settings.max_length, settings.seed + 1000 + repeat),
             settings.negative_rate,
             2 * len(tuning),
+            settings.perturbed_rate,
+            perturber,
         )
     ]
     windows = training_windows(
@@ -136,6 +149,8 @@ def train(
         WindowMaker(tokenizer, settings.max_length, settings.seed),
         settings.negative_rate,
         max(0, settings.examples - len(extra)),
+        settings.perturbed_rate,
+        perturber,
     )
     if extra:
         windows = [*windows, *extra]
