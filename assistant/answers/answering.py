@@ -43,7 +43,7 @@ from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
-from assistant.articles.terms import STOP_WORDS, content_terms, name_words, stem, words
+from assistant.articles.terms import STOP_WORDS, content_terms, stem, words
 from assistant.index.embedding import Vectors
 from assistant.index.store import Store
 from assistant.index.store.records import PassageRecord, SentenceRecord
@@ -452,16 +452,8 @@ class AnswerSelector:
         end = max([end, *(s.end for s in holding)])
         offset = read.passage.start
         text = read.passage.text[start - offset : end - offset]
-        question_names = name_words(query.question)
-        passage_words = set(words(read.passage.text))
         features = {
             "reader_margin": reading.span_score - reading.null_score,
-            "span_score": reading.span_score,
-            "null_score": reading.null_score,
-            # SQuAD 2.0's unanswerable questions often name what the text never does.
-            "names_missing": len(question_names - passage_words) / len(question_names)
-            if question_names
-            else 0.0,
             "prior": self.model.answerable.logit(evidence),
         }
         highlight = Highlight(

@@ -86,18 +86,6 @@ def content_words(text: str | None) -> set[str]:
     return {w for w in words(text or "") if w not in STOP_WORDS}
 
 
-def name_words(text: str) -> set[str]:
-    """Lower-cased words of ``text`` written as names (capitalised, not the first word; or
-    holding a digit): what a question asks about that a paraphrase keeps."""
-    found = set()
-    for n, token in enumerate(_WORD.findall(text)):
-        if (n > 0 and token[0].isupper()) or any(c.isdigit() for c in token):
-            word = token.lower().replace("’", "'").replace(".", "")
-            if word not in STOP_WORDS:
-                found.add(word)
-    return found
-
-
 def content_terms(text: str) -> list[str]:
     """Stemmed non-stop-word terms in order, repeats kept."""
     return [stem(w) for w in words(text) if w not in STOP_WORDS]
