@@ -5,7 +5,9 @@ News moves on: the tariff of 55% in September is 47% in November, and both artic
 (``AnswerSelector.propose_each``); :func:`news_answer` chooses among those that answer, by
 the time the question asks about (``question_time``):
 
-- ``LATEST``: the newest dated article that answers;
+- ``LATEST``: the newest dated article that answers; an undated one counts from the
+  latest day it reports something as done on (``dates.reported_after``: it was written
+  then or later), never shown as its date;
 - ``NAMED``: the best-ranked article published within the named time (or up to
   :data:`REPORTING_DAYS` after it, as news of an event comes out after it), else the one
   published nearest after its start;
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
@@ -87,8 +89,10 @@ class NewsAnswerer:
         query_vector: Vectors,
         candidates: list[Candidate],
         reference: dt.date | None,
+        placed: Callable[[str], dt.date | None] | None = None,
     ) -> NewsAnswer:
-        """``reference``: the newest article's date, where "in September" is placed."""
+        """``reference``: the newest article's date, where "in September" is placed;
+        ``placed``: for an undated article (by id), the day it was written on or after."""
         time = question_time(query.question, reference)
         summary_question = is_summary_question(query.question)
         groups = articles_of(candidates, self.articles)
@@ -106,7 +110,14 @@ class NewsAnswerer:
                 return NewsAnswer(best, time, as_of=max(dates, default=None), summary=sentences)
         # Another article's answer counts only if its text answers (AnswerSelector.answers).
         by_article = [p.answer for p in proposals[1:] if p and self.selector.answers(p)]
-        return news_answer(time, best, by_article)
+        after: dict[str, dt.date] = {}
+        if placed is not None and time.focus is TimeFocus.LATEST:
+            for a in [best, *by_article]:
+                if a.passage and not a.passage.published and a.passage.article_id not in after:
+                    day = placed(a.passage.article_id)
+                    if day is not None:
+                        after[a.passage.article_id] = day
+        return news_answer(time, best, by_article, after)
 
 
 def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candidate]]:
@@ -119,14 +130,30 @@ def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candid
     return list(groups.values())
 
 
-def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) -> NewsAnswer:
+def news_answer(
+    time: QuestionTime,
+    best: Answer,
+    by_article: Sequence[Answer],
+    placed: Mapping[str, dt.date] | None = None,
+) -> NewsAnswer:
     """Choose among ``by_article`` (each article's best answer, best-ranked article first,
     only those above the threshold) for ``time``; ``best`` is the answer without news
-    awareness and is kept when nothing fits better."""
+    awareness and is kept when nothing fits better. ``placed``: undated articles (by id)
+    and the day each was written on or after."""
     if not best.answered or best.passage is None:
         return NewsAnswer(best, time)
-    answering = [a for a in by_article if a.answered and a.passage is not None]
-    chosen = _choose(time, best, answering)
+    # The best answer is its article's answer too, where it is the more confident: an
+    # article read alone may pick a weaker sentence of its own.
+    own = best.passage.article_id
+    answering = [best] + [
+        a
+        for a in by_article
+        if a.answered
+        and a.passage is not None
+        and (a.passage.article_id != own or a.confidence > best.confidence)
+        and a is not best
+    ]
+    chosen = _choose(time, best, answering, placed or {})
     assert chosen.passage is not None
     shown = chosen.passage.article_id
     others = [a for a in answering if a.passage and a.passage.article_id != shown]
@@ -136,21 +163,26 @@ def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) 
         chosen,
         time,
         as_of=chosen.passage.published,
-        earlier=_earlier(chosen, different),
+        earlier=_earlier(chosen, different, placed or {}),
         corroborating=_distinct_stories(chosen, same)[:MAX_CORROBORATING],
     )
 
 
-def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer:
+def _choose(
+    time: QuestionTime, best: Answer, answering: list[Answer], placed: Mapping[str, dt.date]
+) -> Answer:
     # Only a strong match may replace the best answer by its date: a weak one is as often
     # an answer to another question.
     strong = [a for a in answering if a.confidence >= STRONG_MATCH]
+    if time.focus is TimeFocus.LATEST:
+        known = [(a, d) for a in strong if (d := _date(a, placed)) is not None]
+        if not known:
+            return best
+        newest = max(d for _, d in known)
+        return next(a for a, d in known if d == newest)  # the best-ranked of the newest day
     dated = [(a, d) for a in strong if (d := _date(a)) is not None]
     if not dated:
         return best
-    if time.focus is TimeFocus.LATEST:
-        newest = max(d for _, d in dated)
-        return next(a for a, d in dated if d == newest)  # the best-ranked of the newest day
     if time.focus is TimeFocus.NAMED and (time.start or time.end):
         low = time.start or dt.date.min
         high = time.end or dt.date.max
@@ -166,9 +198,12 @@ def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer
     return best
 
 
-def _earlier(chosen: Answer, different: list[Answer]) -> list[Answer]:
-    """Older answers that differ from the chosen one and from each other, newest first."""
-    shown = _date(chosen)
+def _earlier(
+    chosen: Answer, different: list[Answer], placed: Mapping[str, dt.date]
+) -> list[Answer]:
+    """Older answers that differ from the chosen one and from each other, newest first (an
+    undated chosen one is newer than what was published before the day it is placed at)."""
+    shown = _date(chosen, placed)
     if shown is None:
         return []
     older = sorted(
@@ -192,12 +227,17 @@ def _distinct_stories(chosen: Answer, same: list[Answer]) -> list[Answer]:
     return kept
 
 
-def _date(answer: Answer) -> dt.date | None:
-    published = answer.passage.published if answer.passage else None
+def _date(answer: Answer, placed: Mapping[str, dt.date] | None = None) -> dt.date | None:
+    """The answer's article's date; with ``placed``, an undated one's "on or after" day."""
+    if answer.passage is None:
+        return None
+    published = answer.passage.published
     try:
-        return dt.date.fromisoformat(published) if published else None
+        if published:
+            return dt.date.fromisoformat(published)
     except ValueError:
         return None
+    return (placed or {}).get(answer.passage.article_id)
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -105,3 +105,24 @@ def test_articles_of_groups_the_best_articles_in_order() -> None:
     ]
     groups = articles_of(candidates, 2)
     assert [[c.passage.id for c in g] for g in groups] == [[1, 3], [2, 5]]
+
+
+def test_an_undated_article_counts_from_the_day_it_reports_as_done() -> None:
+    # Undated, but it reports something done on Nov 21: newer than the Nov 10 article.
+    later = answer("later", None, "45%")
+    chosen = news_answer(LATEST, NOVEMBER, [NOVEMBER, later], {"later": dt.date(2025, 11, 21)})
+    assert chosen.answer is later
+    assert chosen.as_of is None  # the day it is placed at is never shown as its date
+    assert chosen.earlier == [NOVEMBER]  # published before that day: older
+    # Placed before the newest dated article, it stays behind it.
+    early = news_answer(LATEST, NOVEMBER, [NOVEMBER, later], {"later": dt.date(2025, 10, 1)})
+    assert early.answer is NOVEMBER
+
+
+def test_the_best_answer_is_its_articles_answer_when_more_confident() -> None:
+    # Read alone, the best answer's article picked a weaker sentence of its own; the best
+    # answer stands for that article (and is the newest).
+    weaker = Answer(True, "Another sentence.", 0, 17, NOVEMBER.passage, None, confidence=0.6)
+    chosen = news_answer(LATEST, NOVEMBER, [SEPTEMBER, weaker])
+    assert chosen.answer is NOVEMBER
+    assert chosen.earlier == [SEPTEMBER]
