@@ -24,10 +24,16 @@ import faiss
 
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
-from assistant.answers.news import NewsAnswer, NewsAnswerer
+from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.reader.card import DEFAULT_READER
-from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
+from assistant.answers.retrieval import (
+    Candidate,
+    Fusion,
+    RetrievalOptions,
+    Retriever,
+    lexical_terms,
+)
 from assistant.answers.summary import is_boilerplate
 from assistant.articles.corpus import Article
 from assistant.articles.dates import reported_after
@@ -103,6 +109,8 @@ class Health:
     created_at: str
 
 
+#: How many passages naming an event are looked at to place it in time.
+EVENT_PASSAGES = 200
 #: How often a question checks whether a newer index version was published.
 REFRESH_SECONDS = 0.25
 
@@ -200,7 +208,12 @@ class AssistantService:
         lap("retrieve")
         version = snapshot.manifest.version
         news = self.answerer.run(
-            query, query_vector, candidates, self._newest_date(version), self._placement(version)
+            query,
+            query_vector,
+            candidates,
+            self._newest_date(version),
+            self._placement(version),
+            self._event_days(version),
         )
         lap("answer")
         citations = _citations(news.answer, candidates, top_k)
@@ -237,6 +250,19 @@ class AssistantService:
             return known[article_id]
 
         return place
+
+    def _event_days(self, version: int) -> Callable[[str], dt.date | None]:
+        """The day a named event happened (``news.event_day``) over the passages of
+        ``version`` that name it (the best :data:`EVENT_PASSAGES` by BM25)."""
+
+        def day(name: str) -> dt.date | None:
+            ids = [
+                i
+                for i, _ in self.store.lexical_search(lexical_terms(name), EVENT_PASSAGES, version)
+            ]
+            return event_day(name, list(self.store.passages(ids, version).values()))
+
+        return day
 
     # -- index versions -----------------------------------------------------------------
 

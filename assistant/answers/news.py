@@ -10,7 +10,8 @@ the time the question asks about (``question_time``):
   then or later), never shown as its date;
 - ``NAMED``: the best-ranked article published within the named time (or up to
   :data:`REPORTING_DAYS` after it, as news of an event comes out after it), else the one
-  published nearest after its start;
+  published nearest after its start. A named event ("before the Busan summit") is placed
+  on the first day a dated article reports it as done (:func:`event_day`);
 - ``ANY``: the best answer overall, as without news awareness.
 
 Then, from the other articles that answer: *earlier* answers, older and saying something
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 
 from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
 from assistant.answers.conversation import Query
-from assistant.answers.question_time import QuestionTime, TimeFocus, question_time
+from assistant.answers.question_time import QuestionTime, TimeFocus, placed_at, question_time
 from assistant.answers.retrieval import Candidate
 from assistant.answers.summary import (
     SummarySentence,
@@ -90,10 +91,16 @@ class NewsAnswerer:
         candidates: list[Candidate],
         reference: dt.date | None,
         placed: Callable[[str], dt.date | None] | None = None,
+        events: Callable[[str], dt.date | None] | None = None,
     ) -> NewsAnswer:
         """``reference``: the newest article's date, where "in September" is placed;
-        ``placed``: for an undated article (by id), the day it was written on or after."""
+        ``placed``: for an undated article (by id), the day it was written on or after;
+        ``events``: the day a named event happened, by its name, as the articles tell."""
         time = question_time(query.question, reference)
+        if time.event and events is not None:
+            day = events(time.event)
+            if day is not None:
+                time = placed_at(time, day)
         summary_question = is_summary_question(query.question)
         groups = articles_of(candidates, self.articles)
         # Each article's own answer matters only where dates can tell them apart: with fewer
@@ -191,11 +198,41 @@ def _choose(
         within = [a for a, d in dated if low <= d <= high]
         if within:
             return within[0]
-        if time.start:
+        if time.start:  # nothing of that time: the one published nearest after it starts
             later = [(d, n) for n, (_, d) in enumerate(dated) if d >= time.start]
             if later:
                 return dated[min(later)[1]][0]
     return best
+
+
+# A sentence that speaks of an event still to come, not of one done.
+_PREVIEW = re.compile(
+    r"\b(?:will|would|shall|to be|expected|scheduled|set to|plans?|planned|upcoming|ahead of|"
+    r"next|preview|prepar\w*|heads? to|travel\w* to|due)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
+
+
+def event_day(name: str, passages: Sequence[PassageRecord]) -> dt.date | None:
+    """The day an event named ``name`` ("Busan") happened, as far as the articles tell: the
+    earliest publication date of a dated article with a sentence that names it and does not
+    speak of it as still to come (a preview names the place before anything happened)."""
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    earliest: dt.date | None = None
+    for passage in passages:
+        try:
+            day = dt.date.fromisoformat(passage.published) if passage.published else None
+        except ValueError:
+            day = None
+        if day is None or (earliest is not None and day >= earliest):
+            continue
+        if any(
+            named.search(sentence) and not _PREVIEW.search(sentence)
+            for sentence in _SENTENCE_END.split(passage.text)
+        ):
+            earliest = day
+    return earliest
 
 
 def _earlier(

@@ -77,9 +77,9 @@ _MONTHS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
-# "on Sept. 19", "on 19 September", "on September 19, 2025"
+# "on Sept. 19", "on 19 September", "on September 19, 2025", "after the September 19 call"
 _DAY_NAMED = re.compile(
-    rf"\b(?P<prep>on|by|since|until|before|after)\s+(?:(?P<day_a>[0-3]?\d)(?:st|nd|rd|th)?\s+{_MONTH}"
+    rf"\b(?P<prep>on|by|since|until|before|after)\s+(?:the\s+)?(?:(?P<day_a>[0-3]?\d)(?:st|nd|rd|th)?\s+{_MONTH}"
     rf"|{_MONTH.replace('month', 'month_b')}\s+(?P<day_b>[0-3]?\d)(?:st|nd|rd|th)?\b)"
     rf"(?:,?\s+{_YEAR})?",
     re.IGNORECASE,
@@ -232,7 +232,10 @@ def _bounded(preposition: str, start: dt.date, end: dt.date, phrase: str) -> Que
     if preposition in ("until", "by"):
         return QuestionTime(TimeFocus.NAMED, None, end, phrase)
     if preposition == "after":
-        return QuestionTime(TimeFocus.NAMED, end + dt.timedelta(days=1), None, phrase)
+        # After a day: from that day on, as its news reports what followed that day's
+        # event; after a longer time, from the day after it ends.
+        day_after = end if start == end else end + dt.timedelta(days=1)
+        return QuestionTime(TimeFocus.NAMED, day_after, None, phrase)
     if preposition == "since":
         return QuestionTime(TimeFocus.NAMED, start, None, phrase)
     return QuestionTime(TimeFocus.NAMED, start, end, phrase)

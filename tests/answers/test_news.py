@@ -7,7 +7,7 @@ import datetime as dt
 
 from assistant.answers.answer_types import Highlight
 from assistant.answers.answering import Answer
-from assistant.answers.news import articles_of, news_answer
+from assistant.answers.news import articles_of, event_day, news_answer
 from assistant.answers.question_time import QuestionTime, TimeFocus
 from assistant.answers.retrieval import Candidate
 from assistant.index.store.records import PassageRecord
@@ -126,3 +126,14 @@ def test_the_best_answer_is_its_articles_answer_when_more_confident() -> None:
     chosen = news_answer(LATEST, NOVEMBER, [SEPTEMBER, weaker])
     assert chosen.answer is NOVEMBER
     assert chosen.earlier == [SEPTEMBER]
+
+
+def test_an_event_is_placed_on_the_first_day_a_dated_article_reports_it_done() -> None:
+    preview = passage("preview", "2025-10-20", "Trump and Xi will meet in Busan next week.", 1)
+    first = passage("first", "2025-10-30", "Trump and Xi met in Busan on Thursday.", 2)
+    later = passage("later", "2025-11-05", "The Busan deal cut tariffs. It held.", 3)
+    undated = passage("undated", None, "After Busan, tariffs fell.", 4)
+    other = passage("other", "2025-09-01", "The Madrid talks ended. Busanese food.", 5)
+    # The preview speaks of the meeting still to come; "Busanese" is another word.
+    assert event_day("Busan", [later, preview, undated, other, first]) == dt.date(2025, 10, 30)
+    assert event_day("Geneva", [later, first]) is None

@@ -153,3 +153,11 @@ def test_a_placed_event_becomes_a_range() -> None:
     assert (placed_at(since, day).start, placed_at(since, day).end) == (day, None)
     at = question_time("What was the tariff at the time of the Busan summit?", NEWEST)
     assert (placed_at(at, day).start, placed_at(at, day).end) == (day, day)
+
+
+def test_after_a_day_includes_that_days_news() -> None:
+    # The day's own reports tell what followed that day's event.
+    placed = question_time("After the September 19 phone call, what did Trump say?", NEWEST)
+    assert (placed.start, placed.end) == (D(2025, 9, 19), None)
+    month = question_time("What was agreed after September?", NEWEST)
+    assert (month.start, month.end) == (D(2025, 10, 1), None)
