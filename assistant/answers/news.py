@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
@@ -50,6 +50,9 @@ REPORTING_DAYS = 7
 #: At most this many earlier answers and corroborating articles are shown.
 MAX_EARLIER = 3
 MAX_CORROBORATING = 4
+#: For the present state, an answer at most this far below the best one's confidence
+#: matches about as well (when the reader is as sure of its span).
+CLOSE_MATCH = 0.1
 #: Short answers sharing at least this share of their words say the same thing.
 SAME_ANSWER = 0.5
 #: Answer sentences sharing at least this share of their words are copies of one story.
@@ -124,7 +127,19 @@ class NewsAnswerer:
                     day = placed(a.passage.article_id)
                     if day is not None:
                         after[a.passage.article_id] = day
-        return news_answer(time, best, by_article, after)
+        # The reader's margin (span over no answer) of each article's answer, where it read.
+        margins = {
+            p.answer.passage.article_id: p.evidence["reader_margin"]
+            for p in proposals[1:]
+            if p and p.answer.passage and "reader_margin" in p.evidence
+        }
+        best_margin = proposals[0].evidence.get("reader_margin") if proposals[0] else None
+        unsure = {
+            article
+            for article, margin in margins.items()
+            if best_margin is not None and margin < min(0.0, best_margin)
+        }
+        return news_answer(time, best, by_article, after, unsure)
 
 
 def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candidate]]:
@@ -142,11 +157,13 @@ def news_answer(
     best: Answer,
     by_article: Sequence[Answer],
     placed: Mapping[str, dt.date] | None = None,
+    unsure: Collection[str] = (),
 ) -> NewsAnswer:
     """Choose among ``by_article`` (each article's best answer, best-ranked article first,
     only those above the threshold) for ``time``; ``best`` is the answer without news
     awareness and is kept when nothing fits better. ``placed``: undated articles (by id)
-    and the day each was written on or after."""
+    and the day each was written on or after; ``unsure``: articles (by id) whose span the
+    reader is less sure of than of the best answer's."""
     if not best.answered or best.passage is None:
         return NewsAnswer(best, time)
     # The best answer is its article's answer too, where it is the more confident: an
@@ -160,7 +177,7 @@ def news_answer(
         and (a.passage.article_id != own or a.confidence > best.confidence)
         and a is not best
     ]
-    chosen = _choose(time, best, answering, placed or {})
+    chosen = _choose(time, best, answering, placed or {}, unsure)
     assert chosen.passage is not None
     shown = chosen.passage.article_id
     others = [a for a in answering if a.passage and a.passage.article_id != shown]
@@ -176,13 +193,26 @@ def news_answer(
 
 
 def _choose(
-    time: QuestionTime, best: Answer, answering: list[Answer], placed: Mapping[str, dt.date]
+    time: QuestionTime,
+    best: Answer,
+    answering: list[Answer],
+    placed: Mapping[str, dt.date],
+    unsure: Collection[str],
 ) -> Answer:
     # Only a strong match may replace the best answer by its date: a weak one is as often
     # an answer to another question.
     strong = [a for a in answering if a.confidence >= STRONG_MATCH]
     if time.focus is TimeFocus.LATEST:
-        known = [(a, d) for a in strong if (d := _date(a, placed)) is not None]
+        # Or one that matches about as well as the best answer, its span read as surely.
+        close = [
+            a
+            for a in answering
+            if a.confidence >= best.confidence - CLOSE_MATCH
+            and a.passage is not None
+            and a.passage.article_id not in unsure
+        ]
+        eligible = [a for a in answering if a in strong or a in close]
+        known = [(a, d) for a in eligible if (d := _date(a, placed)) is not None]
         if not known:
             return best
         newest = max(d for _, d in known)

@@ -137,3 +137,19 @@ def test_an_event_is_placed_on_the_first_day_a_dated_article_reports_it_done() -
     # The preview speaks of the meeting still to come; "Busanese" is another word.
     assert event_day("Busan", [later, preview, undated, other, first]) == dt.date(2025, 10, 30)
     assert event_day("Geneva", [later, first]) is None
+
+
+def test_a_newer_answer_about_as_good_as_the_best_is_the_present_state() -> None:
+    def weak(article: str, published: str, short: str, confidence: float) -> Answer:
+        a = answer(article, published, short)
+        return Answer(True, a.text, a.start, a.end, a.passage, a.highlight, confidence)
+
+    best = weak("october", "2025-10-30", "57%", 0.70)
+    close = weak("november", "2025-11-10", "47%", 0.62)  # weaker by less than CLOSE_MATCH
+    far = weak("december", "2025-12-10", "45%", 0.50)  # much weaker: another question
+    chosen = news_answer(LATEST, best, [best, close, far])
+    assert chosen.answer is close and chosen.earlier == [best]
+    # Not when the reader is less sure of its span than of the best answer's.
+    assert news_answer(LATEST, best, [best, close, far], unsure={"november"}).answer is best
+    # A strong match is newest-first whatever the best answer's confidence.
+    assert news_answer(LATEST, NOVEMBER, [NOVEMBER, far]).answer is NOVEMBER
