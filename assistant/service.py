@@ -17,19 +17,26 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import faiss
 
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
-from assistant.answers.news import NewsAnswer, NewsAnswerer
+from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.reader.card import DEFAULT_READER
-from assistant.answers.retrieval import Candidate, Fusion, RetrievalOptions, Retriever
+from assistant.answers.retrieval import (
+    Candidate,
+    Fusion,
+    RetrievalOptions,
+    Retriever,
+    lexical_terms,
+)
 from assistant.answers.summary import is_boilerplate
 from assistant.articles.corpus import Article
+from assistant.articles.dates import reported_after
 from assistant.articles.entities import EntityRecognizer, load_recognizer
 from assistant.config import Settings
 from assistant.index.corpus_folder import CorpusFolder
@@ -102,6 +109,8 @@ class Health:
     created_at: str
 
 
+#: How many passages naming an event are looked at to place it in time.
+EVENT_PASSAGES = 200
 #: How often a question checks whether a newer index version was published.
 REFRESH_SECONDS = 0.25
 
@@ -130,6 +139,8 @@ class AssistantService:
         self.selector = answer_selector(self.store, settings)
         self.answerer = NewsAnswerer(self.selector, settings.news_articles)
         self._newest: dict[int, dt.date | None] = {}  # newest article's date, by version
+        # Undated articles' "written on or after" days, of one version.
+        self._placed: tuple[int, dict[str, dt.date | None]] = (-1, {})
         self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -195,8 +206,14 @@ class AssistantService:
         lap("embed")
         candidates = snapshot.retriever.run(query.text, query_vector, top_k)
         lap("retrieve")
+        version = snapshot.manifest.version
         news = self.answerer.run(
-            query, query_vector, candidates, self._newest_date(snapshot.manifest.version)
+            query,
+            query_vector,
+            candidates,
+            self._newest_date(version),
+            self._placement(version),
+            self._event_days(version),
         )
         lap("answer")
         citations = _citations(news.answer, candidates, top_k)
@@ -212,6 +229,40 @@ class AssistantService:
             known = {version: dt.date.fromisoformat(newest) if newest else None}
             self._newest = known
         return known[version]
+
+    def _placement(self, version: int) -> Callable[[str], dt.date | None]:
+        """For an undated article of ``version``: the latest day its text reports something
+        as done on (``dates.reported_after``), read once per article and version."""
+        reference = self._newest_date(version)
+        placed = self._placed
+        if placed[0] != version:  # a new version: its articles may have changed
+            placed = (version, {})
+            self._placed = placed
+        known = placed[1]
+
+        def place(article_id: str) -> dt.date | None:
+            if reference is None:
+                return None
+            if article_id not in known:
+                record = self.store.article(article_id)
+                text = record.text if record and record.text else ""
+                known[article_id] = reported_after(text, reference)
+            return known[article_id]
+
+        return place
+
+    def _event_days(self, version: int) -> Callable[[str], dt.date | None]:
+        """The day a named event happened (``news.event_day``) over the passages of
+        ``version`` that name it (the best :data:`EVENT_PASSAGES` by BM25)."""
+
+        def day(name: str) -> dt.date | None:
+            ids = [
+                i
+                for i, _ in self.store.lexical_search(lexical_terms(name), EVENT_PASSAGES, version)
+            ]
+            return event_day(name, list(self.store.passages(ids, version).values()))
+
+        return day
 
     # -- index versions -----------------------------------------------------------------
 

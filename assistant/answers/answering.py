@@ -178,6 +178,11 @@ _LEANS_BACK = re.compile(
 )
 
 
+def leans_back(text: str) -> bool:
+    """Whether a sentence opens by pointing back to the one before it ("It ...", "But ...")."""
+    return bool(_LEANS_BACK.match(text))
+
+
 @dataclass
 class ScoredSentence:
     """A candidate answer sentence, the evidence about it and its score."""

@@ -5,10 +5,13 @@ News moves on: the tariff of 55% in September is 47% in November, and both artic
 (``AnswerSelector.propose_each``); :func:`news_answer` chooses among those that answer, by
 the time the question asks about (``question_time``):
 
-- ``LATEST``: the newest dated article that answers;
+- ``LATEST``: the newest dated article that answers; an undated one counts from the
+  latest day it reports something as done on (``dates.reported_after``: it was written
+  then or later), never shown as its date;
 - ``NAMED``: the best-ranked article published within the named time (or up to
   :data:`REPORTING_DAYS` after it, as news of an event comes out after it), else the one
-  published nearest after its start;
+  published nearest after its start. A named event ("before the Busan summit") is placed
+  on the first day a dated article reports it as done (:func:`event_day`);
 - ``ANY``: the best answer overall, as without news awareness.
 
 Then, from the other articles that answer: *earlier* answers, older and saying something
@@ -21,12 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
 from assistant.answers.conversation import Query
-from assistant.answers.question_time import QuestionTime, TimeFocus, question_time
+from assistant.answers.question_time import QuestionTime, TimeFocus, placed_at, question_time
 from assistant.answers.retrieval import Candidate
 from assistant.answers.summary import (
     SummarySentence,
@@ -47,6 +50,9 @@ REPORTING_DAYS = 7
 #: At most this many earlier answers and corroborating articles are shown.
 MAX_EARLIER = 3
 MAX_CORROBORATING = 4
+#: For the present state, an answer at most this far below the best one's confidence
+#: matches about as well (when the reader is as sure of its span).
+CLOSE_MATCH = 0.1
 #: Short answers sharing at least this share of their words say the same thing.
 SAME_ANSWER = 0.5
 #: Answer sentences sharing at least this share of their words are copies of one story.
@@ -87,9 +93,17 @@ class NewsAnswerer:
         query_vector: Vectors,
         candidates: list[Candidate],
         reference: dt.date | None,
+        placed: Callable[[str], dt.date | None] | None = None,
+        events: Callable[[str], dt.date | None] | None = None,
     ) -> NewsAnswer:
-        """``reference``: the newest article's date, where "in September" is placed."""
+        """``reference``: the newest article's date, where "in September" is placed;
+        ``placed``: for an undated article (by id), the day it was written on or after;
+        ``events``: the day a named event happened, by its name, as the articles tell."""
         time = question_time(query.question, reference)
+        if time.event and events is not None:
+            day = events(time.event)
+            if day is not None:
+                time = placed_at(time, day)
         summary_question = is_summary_question(query.question)
         groups = articles_of(candidates, self.articles)
         # Each article's own answer matters only where dates can tell them apart: with fewer
@@ -106,7 +120,26 @@ class NewsAnswerer:
                 return NewsAnswer(best, time, as_of=max(dates, default=None), summary=sentences)
         # Another article's answer counts only if its text answers (AnswerSelector.answers).
         by_article = [p.answer for p in proposals[1:] if p and self.selector.answers(p)]
-        return news_answer(time, best, by_article)
+        after: dict[str, dt.date] = {}
+        if placed is not None and time.focus is TimeFocus.LATEST:
+            for a in [best, *by_article]:
+                if a.passage and not a.passage.published and a.passage.article_id not in after:
+                    day = placed(a.passage.article_id)
+                    if day is not None:
+                        after[a.passage.article_id] = day
+        # The reader's margin (span over no answer) of each article's answer, where it read.
+        margins = {
+            p.answer.passage.article_id: p.evidence["reader_margin"]
+            for p in proposals[1:]
+            if p and p.answer.passage and "reader_margin" in p.evidence
+        }
+        best_margin = proposals[0].evidence.get("reader_margin") if proposals[0] else None
+        unsure = {
+            article
+            for article, margin in margins.items()
+            if best_margin is not None and margin < min(0.0, best_margin)
+        }
+        return news_answer(time, best, by_article, after, unsure)
 
 
 def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candidate]]:
@@ -119,14 +152,32 @@ def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candid
     return list(groups.values())
 
 
-def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) -> NewsAnswer:
+def news_answer(
+    time: QuestionTime,
+    best: Answer,
+    by_article: Sequence[Answer],
+    placed: Mapping[str, dt.date] | None = None,
+    unsure: Collection[str] = (),
+) -> NewsAnswer:
     """Choose among ``by_article`` (each article's best answer, best-ranked article first,
     only those above the threshold) for ``time``; ``best`` is the answer without news
-    awareness and is kept when nothing fits better."""
+    awareness and is kept when nothing fits better. ``placed``: undated articles (by id)
+    and the day each was written on or after; ``unsure``: articles (by id) whose span the
+    reader is less sure of than of the best answer's."""
     if not best.answered or best.passage is None:
         return NewsAnswer(best, time)
-    answering = [a for a in by_article if a.answered and a.passage is not None]
-    chosen = _choose(time, best, answering)
+    # The best answer is its article's answer too, where it is the more confident: an
+    # article read alone may pick a weaker sentence of its own.
+    own = best.passage.article_id
+    answering = [best] + [
+        a
+        for a in by_article
+        if a.answered
+        and a.passage is not None
+        and (a.passage.article_id != own or a.confidence > best.confidence)
+        and a is not best
+    ]
+    chosen = _choose(time, best, answering, placed or {}, unsure)
     assert chosen.passage is not None
     shown = chosen.passage.article_id
     others = [a for a in answering if a.passage and a.passage.article_id != shown]
@@ -136,21 +187,39 @@ def news_answer(time: QuestionTime, best: Answer, by_article: Sequence[Answer]) 
         chosen,
         time,
         as_of=chosen.passage.published,
-        earlier=_earlier(chosen, different),
+        earlier=_earlier(chosen, different, placed or {}),
         corroborating=_distinct_stories(chosen, same)[:MAX_CORROBORATING],
     )
 
 
-def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer:
+def _choose(
+    time: QuestionTime,
+    best: Answer,
+    answering: list[Answer],
+    placed: Mapping[str, dt.date],
+    unsure: Collection[str],
+) -> Answer:
     # Only a strong match may replace the best answer by its date: a weak one is as often
     # an answer to another question.
     strong = [a for a in answering if a.confidence >= STRONG_MATCH]
+    if time.focus is TimeFocus.LATEST:
+        # Or one that matches about as well as the best answer, its span read as surely.
+        close = [
+            a
+            for a in answering
+            if a.confidence >= best.confidence - CLOSE_MATCH
+            and a.passage is not None
+            and a.passage.article_id not in unsure
+        ]
+        eligible = [a for a in answering if a in strong or a in close]
+        known = [(a, d) for a in eligible if (d := _date(a, placed)) is not None]
+        if not known:
+            return best
+        newest = max(d for _, d in known)
+        return next(a for a, d in known if d == newest)  # the best-ranked of the newest day
     dated = [(a, d) for a in strong if (d := _date(a)) is not None]
     if not dated:
         return best
-    if time.focus is TimeFocus.LATEST:
-        newest = max(d for _, d in dated)
-        return next(a for a, d in dated if d == newest)  # the best-ranked of the newest day
     if time.focus is TimeFocus.NAMED and (time.start or time.end):
         low = time.start or dt.date.min
         high = time.end or dt.date.max
@@ -159,16 +228,49 @@ def _choose(time: QuestionTime, best: Answer, answering: list[Answer]) -> Answer
         within = [a for a, d in dated if low <= d <= high]
         if within:
             return within[0]
-        if time.start:
+        if time.start:  # nothing of that time: the one published nearest after it starts
             later = [(d, n) for n, (_, d) in enumerate(dated) if d >= time.start]
             if later:
                 return dated[min(later)[1]][0]
     return best
 
 
-def _earlier(chosen: Answer, different: list[Answer]) -> list[Answer]:
-    """Older answers that differ from the chosen one and from each other, newest first."""
-    shown = _date(chosen)
+# A sentence that speaks of an event still to come, not of one done.
+_PREVIEW = re.compile(
+    r"\b(?:will|would|shall|to be|expected|scheduled|set to|plans?|planned|upcoming|ahead of|"
+    r"next|preview|prepar\w*|heads? to|travel\w* to|due)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
+
+
+def event_day(name: str, passages: Sequence[PassageRecord]) -> dt.date | None:
+    """The day an event named ``name`` ("Busan") happened, as far as the articles tell: the
+    earliest publication date of a dated article with a sentence that names it and does not
+    speak of it as still to come (a preview names the place before anything happened)."""
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    earliest: dt.date | None = None
+    for passage in passages:
+        try:
+            day = dt.date.fromisoformat(passage.published) if passage.published else None
+        except ValueError:
+            day = None
+        if day is None or (earliest is not None and day >= earliest):
+            continue
+        if any(
+            named.search(sentence) and not _PREVIEW.search(sentence)
+            for sentence in _SENTENCE_END.split(passage.text)
+        ):
+            earliest = day
+    return earliest
+
+
+def _earlier(
+    chosen: Answer, different: list[Answer], placed: Mapping[str, dt.date]
+) -> list[Answer]:
+    """Older answers that differ from the chosen one and from each other, newest first (an
+    undated chosen one is newer than what was published before the day it is placed at)."""
+    shown = _date(chosen, placed)
     if shown is None:
         return []
     older = sorted(
@@ -192,12 +294,17 @@ def _distinct_stories(chosen: Answer, same: list[Answer]) -> list[Answer]:
     return kept
 
 
-def _date(answer: Answer) -> dt.date | None:
-    published = answer.passage.published if answer.passage else None
+def _date(answer: Answer, placed: Mapping[str, dt.date] | None = None) -> dt.date | None:
+    """The answer's article's date; with ``placed``, an undated one's "on or after" day."""
+    if answer.passage is None:
+        return None
+    published = answer.passage.published
     try:
-        return dt.date.fromisoformat(published) if published else None
+        if published:
+            return dt.date.fromisoformat(published)
     except ValueError:
         return None
+    return (placed or {}).get(answer.passage.article_id)
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -7,7 +7,10 @@ keeps, best first, those within :data:`SUMMARY_MARGIN` of the best score, at mos
 outlets repeating one report: the copy's article is listed as also reporting it). They are
 shown in time order (the article's date, then the place in the article), each verbatim with
 its own citation. Lines that are about the page rather than the news (a translation notice,
-a share button, a copyright line) are never picked.
+a share button, a copyright line) are never picked, nor a line that only introduces what
+follows it ("Including the more interesting post-deal future of TikTok:") or one that
+needs the sentence before it ("But Bloomberg notes ...", "It has also ...", "justified
+these restrictions"): shown alone, neither says what it means.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answers.answering import ScoredSentence
+from assistant.answers.answering import ScoredSentence, leans_back
 from assistant.articles.terms import content_words
 from assistant.index.store.records import PassageRecord
 
@@ -61,6 +64,25 @@ def is_boilerplate(text: str) -> bool:
     return bool(_BOILERPLATE.search(text))
 
 
+# A contrast or addition to what went before ("But Bloomberg notes ..."), or "these"/"those"
+# things named before ("justified these restrictions"): a sentence that needs another.
+_REFERS_BACK = re.compile(
+    r"^\W*(?:but|however|yet|still|instead|and|also)\b|\b(?:these|those)\s+(?!days\b)[a-z]",
+    re.IGNORECASE,
+)
+
+
+def refers_back(text: str) -> bool:
+    """Whether a sentence needs the one before it to be understood: it opens by pointing
+    back ("It ...", "But ...") or speaks of "these"/"those" things named earlier."""
+    return leans_back(text) or bool(_REFERS_BACK.search(text))
+
+
+def introduces(text: str) -> bool:
+    """Whether a line only introduces what follows it (a list, a quote): it ends in a colon."""
+    return text.rstrip(" \t\n\"'”’)").endswith(":")
+
+
 @dataclass
 class SummarySentence:
     """One sentence of a summary, verbatim, with the passage that cites it."""
@@ -89,7 +111,12 @@ def summarise(ranked: list[ScoredSentence]) -> list[SummarySentence]:
         if key in seen:  # overlapping passages hold the same sentence
             continue
         seen.add(key)
-        if len(sentence.text.split()) < MIN_WORDS or is_boilerplate(sentence.text):
+        if (
+            len(sentence.text.split()) < MIN_WORDS
+            or is_boilerplate(sentence.text)
+            or introduces(sentence.text)
+            or refers_back(sentence.text)
+        ):
             continue
         terms = content_words(sentence.text)
         copy = next(

@@ -6,6 +6,12 @@ date in the URL's path (``/2025/09/16/``, ``/20250914-``), and a dateline that o
 text (``Beijing (AFP) Nov 10, 2025``). A date in running text is not a dateline: "On
 January 18, 2025, the TikTok logo ..." is a photo caption in an article of September. When
 nothing states the date it stays unknown; it is never today's date.
+
+An undated article can still be placed *after* a day: one that reports something as done
+on a day ("Reuters reported on November 21", "spoke by phone on Monday, November 24",
+"following the October 30 meeting") was written on that day or later
+(:func:`reported_after`). That bound orders an undated article among dated ones for a
+question about the present state; it is never shown as the article's date.
 """
 
 from __future__ import annotations
@@ -116,3 +122,61 @@ def date_in_dateline(text: str) -> str | None:
 def publication_date(stated: str | None, url: str | None, text: str) -> str | None:
     """The article's date: as stated, else from its URL, else from its dateline, else None."""
     return stated or date_in_url(url) or date_in_dateline(text)
+
+
+# A past-tense verb, then up to six words, then "on [weekday,] Month Day[, Year]": something
+# reported as done that day. "-ed" words of five letters or more, and common irregular ones.
+_PAST_VERB = (
+    r"(?P<verb>[a-z]{3,}ed|said|spoke|met|began|took|made|told|held|gave|came|went|sent|"
+    r"won|lost|paid|sold|bought|hit|cut|set|put|struck|signed|wrote|rose|fell)"
+)
+_WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+
+
+def _month_day(suffix: str) -> str:
+    """ "Month Day[, Year]", not a range ("Oct. 25-26": the first day is not a day done)."""
+    return (
+        rf"{_month('month' + suffix)}\s+{_day('day' + suffix)}\b(?!\s*(?:-|–|and|to)\s*\d)"
+        rf"(?:,?\s+{_year('year' + suffix)})?"
+    )
+
+
+_REPORTED_ON = re.compile(
+    rf"\b{_PAST_VERB}\b(?P<between>(?:\s+[\w,’'.-]+){{0,6}}?)\s+on\s+(?:the\s+)?"
+    rf"{_WEEKDAY}{_month_day('')}"
+    rf"|\b(?:following|after|since)\s+(?:the\s+)?{_WEEKDAY}{_month_day('_b')}",
+    re.IGNORECASE,
+)
+# What makes the verb's date one still to come: "scheduled ... on", "expected to ... on".
+_NOT_DONE = {"scheduled", "expected", "planned", "slated", "set", "due", "proposed"}
+_FUTURE_WORDS = {"to", "will", "would", "be", "shall", "could", "may", "might"}
+
+
+def reported_after(text: str, reference: dt.date) -> dt.date | None:
+    """The latest day that ``text`` reports something as done on, not after ``reference``
+    (the newest dated article's day: a day without a year is the latest such day on or
+    before it), or None. The article was written on that day or later."""
+    latest: dt.date | None = None
+    for match in _REPORTED_ON.finditer(text):
+        if match["verb"]:
+            # The two words before the verb too: "will be finalised on January 22".
+            before = text[max(0, match.start() - 24) : match.start()].split()[-2:]
+            near = {w.strip(",.").lower() for w in [*before, *(match["between"] or "").split()]}
+            if match["verb"].lower() in _NOT_DONE or near & (_FUTURE_WORDS | _NOT_DONE):
+                continue
+            month, day, year = match["month"], match["day"], match["year"]
+        else:
+            month, day, year = match["month_b"], match["day_b"], match["year_b"]
+        number = _MONTHS[month[:3].lower()]
+        if year:
+            found = _valid(int(year), number, int(day))
+        else:
+            found = _valid(reference.year, number, int(day))
+            if found and dt.date.fromisoformat(found) > reference:
+                found = _valid(reference.year - 1, number, int(day))
+        if found is None:
+            continue
+        date = dt.date.fromisoformat(found)
+        if date <= reference and (latest is None or date > latest):
+            latest = date
+    return latest

@@ -7,7 +7,7 @@ import datetime as dt
 
 from assistant.answers.answer_types import Highlight
 from assistant.answers.answering import Answer
-from assistant.answers.news import articles_of, news_answer
+from assistant.answers.news import articles_of, event_day, news_answer
 from assistant.answers.question_time import QuestionTime, TimeFocus
 from assistant.answers.retrieval import Candidate
 from assistant.index.store.records import PassageRecord
@@ -105,3 +105,51 @@ def test_articles_of_groups_the_best_articles_in_order() -> None:
     ]
     groups = articles_of(candidates, 2)
     assert [[c.passage.id for c in g] for g in groups] == [[1, 3], [2, 5]]
+
+
+def test_an_undated_article_counts_from_the_day_it_reports_as_done() -> None:
+    # Undated, but it reports something done on Nov 21: newer than the Nov 10 article.
+    later = answer("later", None, "45%")
+    chosen = news_answer(LATEST, NOVEMBER, [NOVEMBER, later], {"later": dt.date(2025, 11, 21)})
+    assert chosen.answer is later
+    assert chosen.as_of is None  # the day it is placed at is never shown as its date
+    assert chosen.earlier == [NOVEMBER]  # published before that day: older
+    # Placed before the newest dated article, it stays behind it.
+    early = news_answer(LATEST, NOVEMBER, [NOVEMBER, later], {"later": dt.date(2025, 10, 1)})
+    assert early.answer is NOVEMBER
+
+
+def test_the_best_answer_is_its_articles_answer_when_more_confident() -> None:
+    # Read alone, the best answer's article picked a weaker sentence of its own; the best
+    # answer stands for that article (and is the newest).
+    weaker = Answer(True, "Another sentence.", 0, 17, NOVEMBER.passage, None, confidence=0.6)
+    chosen = news_answer(LATEST, NOVEMBER, [SEPTEMBER, weaker])
+    assert chosen.answer is NOVEMBER
+    assert chosen.earlier == [SEPTEMBER]
+
+
+def test_an_event_is_placed_on_the_first_day_a_dated_article_reports_it_done() -> None:
+    preview = passage("preview", "2025-10-20", "Trump and Xi will meet in Busan next week.", 1)
+    first = passage("first", "2025-10-30", "Trump and Xi met in Busan on Thursday.", 2)
+    later = passage("later", "2025-11-05", "The Busan deal cut tariffs. It held.", 3)
+    undated = passage("undated", None, "After Busan, tariffs fell.", 4)
+    other = passage("other", "2025-09-01", "The Madrid talks ended. Busanese food.", 5)
+    # The preview speaks of the meeting still to come; "Busanese" is another word.
+    assert event_day("Busan", [later, preview, undated, other, first]) == dt.date(2025, 10, 30)
+    assert event_day("Geneva", [later, first]) is None
+
+
+def test_a_newer_answer_about_as_good_as_the_best_is_the_present_state() -> None:
+    def weak(article: str, published: str, short: str, confidence: float) -> Answer:
+        a = answer(article, published, short)
+        return Answer(True, a.text, a.start, a.end, a.passage, a.highlight, confidence)
+
+    best = weak("october", "2025-10-30", "57%", 0.70)
+    close = weak("november", "2025-11-10", "47%", 0.62)  # weaker by less than CLOSE_MATCH
+    far = weak("december", "2025-12-10", "45%", 0.50)  # much weaker: another question
+    chosen = news_answer(LATEST, best, [best, close, far])
+    assert chosen.answer is close and chosen.earlier == [best]
+    # Not when the reader is less sure of its span than of the best answer's.
+    assert news_answer(LATEST, best, [best, close, far], unsure={"november"}).answer is best
+    # A strong match is newest-first whatever the best answer's confidence.
+    assert news_answer(LATEST, NOVEMBER, [NOVEMBER, far]).answer is NOVEMBER

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.answers.question_time import TimeFocus, question_time
+from assistant.answers.question_time import TimeFocus, placed_at, question_time
 
 NEWEST = dt.date(2025, 12, 24)
 D = dt.date
@@ -85,3 +85,79 @@ def test_a_named_time_wins_over_present_tense() -> None:
 def test_may_the_verb_is_not_may_the_month() -> None:
     assert question_time("China may cut tariffs, may it not?", NEWEST).focus is not TimeFocus.NAMED
     assert question_time("What happened in May?", NEWEST).start == D(2025, 5, 1)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "last" of an event: the most recent time it happened.
+        "When did Trump and Xi last meet?",
+        "What was agreed in the last round of talks?",
+        "What did China recently announce?",
+        # A preposition before the question word: still the present tense.
+        "For how long has China suspended its export controls?",
+        "By when does China have to buy the soybeans?",
+        "Until when is the ban suspended?",
+    ],
+)
+def test_the_most_recent_and_prepositional_present_questions_prefer_the_latest(
+    question: str,
+) -> None:
+    assert question_time(question, NEWEST).focus is TimeFocus.LATEST
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What did they agree last Friday?", "Who won the election last May?"],
+)
+def test_last_before_a_time_is_not_the_most_recent(question: str) -> None:
+    assert question_time(question, NEWEST).focus is not TimeFocus.LATEST
+
+
+def test_a_present_state_word_wins_over_the_date_asked_about() -> None:
+    # The date is the fact asked about ("set to start on November 1"), not the time asked of.
+    placed = question_time("Is the 100% tariff still set to start on November 1?", NEWEST)
+    assert placed.focus is TimeFocus.LATEST
+    # In the past tense the named time stands: what was true then.
+    past = question_time("Was the tariff still 55% in September?", NEWEST)
+    assert past.focus is TimeFocus.NAMED and past.start == D(2025, 9, 1)
+
+
+@pytest.mark.parametrize(
+    ("question", "event", "relation"),
+    [
+        ("Before the Busan summit, where were they to meet?", "Busan", "before"),
+        ("What was agreed ahead of the Kuala Lumpur talks?", "Kuala Lumpur", "before"),
+        ("At the time of the Madrid talks, what was the tariff?", "Madrid", "at"),
+        ("What changed after the Geneva deal?", "Geneva", "since"),
+    ],
+)
+def test_a_named_event_is_a_named_time_to_be_placed(
+    question: str, event: str, relation: str
+) -> None:
+    placed = question_time(question, NEWEST)
+    assert placed.focus is TimeFocus.NAMED
+    assert (placed.event, placed.relation) == (event, relation)
+    assert placed.start is None and placed.end is None  # the articles place it
+
+
+def test_an_event_without_a_name_is_not_looked_up() -> None:
+    assert question_time("Before the summit, what was the tariff?", NEWEST).event is None
+
+
+def test_a_placed_event_becomes_a_range() -> None:
+    day = D(2025, 10, 30)
+    before = question_time("What was the tariff before the Busan summit?", NEWEST)
+    assert (placed_at(before, day).start, placed_at(before, day).end) == (None, D(2025, 10, 29))
+    since = question_time("What changed after the Busan summit?", NEWEST)
+    assert (placed_at(since, day).start, placed_at(since, day).end) == (day, None)
+    at = question_time("What was the tariff at the time of the Busan summit?", NEWEST)
+    assert (placed_at(at, day).start, placed_at(at, day).end) == (day, day)
+
+
+def test_after_a_day_includes_that_days_news() -> None:
+    # The day's own reports tell what followed that day's event.
+    placed = question_time("After the September 19 phone call, what did Trump say?", NEWEST)
+    assert (placed.start, placed.end) == (D(2025, 9, 19), None)
+    month = question_time("What was agreed after September?", NEWEST)
+    assert (month.start, month.end) == (D(2025, 10, 1), None)

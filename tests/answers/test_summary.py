@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from assistant.answers.answering import ScoredSentence
-from assistant.answers.summary import MAX_SENTENCES, is_boilerplate, is_summary_question, summarise
+from assistant.answers.summary import (
+    MAX_SENTENCES,
+    introduces,
+    is_boilerplate,
+    is_summary_question,
+    refers_back,
+    summarise,
+)
 from assistant.index.store.records import PassageRecord, SentenceRecord
 
 
@@ -129,3 +136,38 @@ def test_summary_is_at_most_four_sentences_two_per_article() -> None:
     assert len(summary) == MAX_SENTENCES
     counts = {a: sum(s.passage.article_id == a for s in summary) for a in ("a0", "a1", "a2")}
     assert max(counts.values()) <= 2
+
+
+def test_a_line_that_introduces_what_follows_is_not_a_summary_sentence() -> None:
+    assert introduces("Including the more interesting post-deal future of TikTok:")
+    assert introduces('Bessent told reporters: "')
+    assert not introduces("The deal gives ByteDance 19.9% of the venture: a minority stake.")
+    assert not introduces("China suspended its port fees for one year.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "But Bloomberg notes that Trump and Xi are expected to reach a deal on TikTok.",
+        "However, the talks ended without a deal.",
+        "It has also launched a review of chip exports.",
+        "The US has justified these restrictions by citing the military.",
+    ],
+)
+def test_a_sentence_that_needs_the_one_before_is_not_a_summary_sentence(text: str) -> None:
+    assert refers_back(text)
+
+
+def test_self_contained_sentences_are_kept() -> None:
+    assert not refers_back("China suspended its port fees on U.S. vessels for one year.")
+    assert not refers_back("Farmers these days sell more soybeans to China than in May.")
+    texts = [
+        "China suspended its port fees on US vessels for a year.",
+        "But Bloomberg notes that the fees could return next year.",
+        "Washington paused its own port levies on Chinese ships too.",
+    ]
+    ranked = [
+        sentence(article, f"2025-11-1{n}", text, 0, 5.0 - n / 10, n + 1)
+        for n, (article, text) in enumerate(zip("abc", texts, strict=True))
+    ]
+    assert [s.passage.article_id for s in summarise(ranked)] == ["a", "c"]

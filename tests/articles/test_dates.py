@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from assistant.articles.corpus import Article, load_article, parse_article
-from assistant.articles.dates import date_in_dateline, date_in_url, publication_date
+from assistant.articles.dates import (
+    date_in_dateline,
+    date_in_url,
+    publication_date,
+    reported_after,
+)
 
 
 @pytest.mark.parametrize(
@@ -88,3 +94,37 @@ def test_html_metadata_date() -> None:
         b'<meta property="article:published_time" content="2025-09-15T10:00:00Z">', b""
     )
     assert parse_article("page.html", undated).published is None
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Reuters reported on November 21 that two cargoes left.", dt.date(2025, 11, 21)),
+        ("Trump and Xi spoke by phone on Monday, November 24, on trade.", dt.date(2025, 11, 24)),
+        ("Beijing began designing it following the October 30 meeting.", dt.date(2025, 10, 30)),
+        ("The ministry announced on Sunday November 9 a suspension.", dt.date(2025, 11, 9)),
+        # The latest such day, a stated year as stated.
+        ("It said on Oct. 9 it acted; it confirmed on Nov. 5, 2025 it did.", dt.date(2025, 11, 5)),
+        # A day after the newest news, without a year, is last year's.
+        ("It was signed on December 30 by both.", dt.date(2024, 12, 30)),
+    ],
+)
+def test_an_undated_article_is_placed_after_what_it_reports_as_done(
+    text: str, day: dt.date
+) -> None:
+    assert reported_after(text, dt.date(2025, 12, 24)) == day
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The deal will be finalised on January 22.",
+        "The meeting is scheduled on October 31.",
+        "They agreed to meet on Oct. 30.",
+        "The talks of Oct. 25-26 ended well.",
+        "It was announced on Dec. 30, 2025.",  # after the newest news: not done yet
+        "No day is named here at all.",
+    ],
+)
+def test_days_still_to_come_do_not_place_an_article(text: str) -> None:
+    assert reported_after(text, dt.date(2025, 12, 24)) is None
