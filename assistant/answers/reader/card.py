@@ -46,7 +46,14 @@ def write_card(directory: Path) -> Path:
         f"{card.get('windows', '?')} windows trained on, "
         f"{card.get('answerless_windows', '?')} of them answerless (made from SQuAD 1.1: the "
         "answer sentence removed, another paragraph of the article, a window without the "
-        "answer; and SQuAD 2.0's own unanswerable questions, below)",
+        "answer"
+        + (
+            "; the question changed so that its paragraph no longer answers it: another "
+            "name, number or antonym, a negation"
+            if settings.get("perturbed_rate")
+            else ""
+        )
+        + "; and SQuAD 2.0's own unanswerable questions, below)",
         *[
             f"- the tune half of `{t['file']}`'s articles (sha256 `{t['sha256']}`): "
             f"{t['questions']} questions, {card.get('tune_windows', '?')} windows; its other "
