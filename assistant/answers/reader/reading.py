@@ -28,9 +28,6 @@ from assistant.index.embedding import resolve_model_path
 
 #: Longest question read, in tokens (longer ones are cut, as in training).
 MAX_QUESTION_TOKENS = 40
-#: Most windows in one forward pass: many concurrent questions are read in passes of this
-#: size, so that the activations' peak memory stays bounded while the batch stays efficient.
-MAX_BATCH_WINDOWS = 32
 
 
 @dataclass(frozen=True)
@@ -134,17 +131,10 @@ class TransformerReader:
         for c, call in enumerate(calls):
             call.readings = [best[(c, t)] for t in range(len(call.texts))]
 
-    def _forward(self, inputs: list[list[int]]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Start and end logits of each input (rows of its own length)."""
-        starts: list[torch.Tensor] = []
-        ends: list[torch.Tensor] = []
+    def _forward(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.inference_mode():
-            for begin in range(0, len(inputs), MAX_BATCH_WINDOWS):
-                chunk = inputs[begin : begin + MAX_BATCH_WINDOWS]
-                out = self.model(**model_inputs(chunk, self.tokenizer.sep_token_id))
-                starts.extend(out.start_logits.float())
-                ends.extend(out.end_logits.float())
-        return starts, ends
+            out = self.model(**model_inputs(inputs, self.tokenizer.sep_token_id))
+        return out.start_logits.float(), out.end_logits.float()
 
     def _best_in_window(
         self,
