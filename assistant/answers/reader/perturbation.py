@@ -204,7 +204,7 @@ class Perturber:
 
 
 def _negate(question: str, context: str, analysis: Analysis) -> str | None:
-    """"not" before the main verb after an auxiliary ("did X not sign"), or after a copula
+    """ "not" before the main verb after an auxiliary ("did X not sign"), or after a copula
     followed by an adjective ("is not Asian")."""
     if re.search(r"\b(not|never)\b", context):
         return None
@@ -222,5 +222,3 @@ def _negate(question: str, context: str, analysis: Analysis) -> str | None:
             at = verbs[0].start
         return question[:at] + "not " + question[at:]
     return None
-
-
