@@ -100,7 +100,7 @@ def test_perturbed_windows_hold_the_old_answer_and_are_taught_as_no_answer(
     perturbed = [w for w in windows if w.kind == "perturbed"]
     assert perturbed and all((w.start, w.end) == (0, 0) for w in perturbed)
     for window in perturbed:
-        text = tokenizer.decode(list(window.input_ids))
+        text = str(tokenizer.decode(list(window.input_ids)))
         assert "madrid" in text  # the plausible answer is still there to be refused
         asked = text.split("[SEP]")[0]
         assert asked != "[CLS] where did scott bessent meet he lifeng in 2025? "
