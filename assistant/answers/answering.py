@@ -522,7 +522,7 @@ class AnswerSelector:
     def _extend(self, best: SentenceRecord, siblings: list[SentenceRecord]) -> tuple[int, int]:
         """The best sentence, with the one before it when it opens by pointing back to it."""
         start, end = best.start, best.end
-        if _LEANS_BACK.match(best.text):
+        if leans_back(best.text):
             previous = [s for s in siblings if s.ordinal == best.ordinal - 1]
             if previous and previous[0].paragraph == best.paragraph:
                 start = previous[0].start

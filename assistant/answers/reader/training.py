@@ -120,13 +120,18 @@ def train(
     questions: list[SquadQuestion] = [q for path in data for q in read_squad(path)]
     train_set, held_out = split_by_article(questions, settings.held_out_articles, settings.seed)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    # Names to swap in are drawn from up to 3,000 training questions; an operator's small
+    # set gets perturbations too, from the names it has.
     perturber = (
         Perturber(
             spacy_analyzer(),
-            [q.question for q in random.Random(settings.seed).sample(train_set, 3000)],
+            [
+                q.question
+                for q in random.Random(settings.seed).sample(train_set, min(3000, len(train_set)))
+            ],
             random.Random(settings.seed + 7),
         )
-        if settings.perturbed_rate > 0 and len(train_set) >= 3000
+        if settings.perturbed_rate > 0
         else None
     )
     halves = [(q, article_half(q.article)) for path in tune_half for q in read_squad(path)]
