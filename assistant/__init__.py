@@ -2,6 +2,7 @@
 
 The package reads like the pipeline, data flowing one way, down this list:
 
+    runtime/     how models run in a process (one model thread, the heap); below every stage
     articles/    reading and cutting articles (corpus, chunking, terms, entities)
     index/       vectors and the record (embedding, store, segments, indexing, corpus_folder)
     answers/     from a question to an answer (conversation, retrieval, answer_types, answering)

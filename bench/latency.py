@@ -38,7 +38,7 @@ from assistant.answers.conversation import Query
 from assistant.answers.retrieval import lexical_terms
 from assistant.config import Settings
 from assistant.http.api import create_app
-from assistant.index.embedding import Embedder
+from assistant.index.embedding import load_embedder
 from assistant.index.indexing import index_articles
 from assistant.index.segments import IndexDirectory
 from assistant.service import AssistantService, build, chunking_options
@@ -183,7 +183,7 @@ def main() -> None:
             **({"reader": args.reader} if args.reader else {}),
         )
         started = time.perf_counter()
-        embedder = Embedder(settings.model)
+        embedder = load_embedder(settings.model)  # on the model thread, as in the server
         model_load = time.perf_counter() - started
         started = time.perf_counter()
         if args.synthetic:

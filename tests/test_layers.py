@@ -4,6 +4,7 @@ The stages, in the order data flows (``assistant/__init__.py`` has the same list
 ``articles`` → ``index`` → ``answers`` → ``service``, ``evaluation`` → the faces (``http``,
 ``cli``, ``watch``). A module may import its own stage and the ones before it. ``config`` is
 the one exception: it imports nothing from the package, and every stage may read it.
+``runtime`` (a model thread, the heap) sits below the stages, importing none of them.
 
 Every module is parsed with :mod:`ast` (nothing is imported), and every import counts: at the
 top, inside a function, under ``TYPE_CHECKING``, relative or absolute.
@@ -25,6 +26,7 @@ PACKAGE = ROOT / "assistant"
 STAGES: dict[str, int] = {
     "assistant": 0,  # the package's own __init__: only the version and the docstring
     "assistant.config": 0,
+    "assistant.runtime": 0,  # how models run in a process: below every stage that has one
     "assistant.articles": 1,
     "assistant.index": 2,
     "assistant.answers": 3,

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant.config import PACKAGED_MODEL
+from assistant.runtime.batching import BatchWorker, on_model_thread
+from assistant.runtime.memory import release_free_memory
 
 Vectors = npt.NDArray[np.float32]
 
@@ -71,14 +73,19 @@ class Embedder:
         self.dimension = int(dimension)
         # One forward pass at a time: torch already uses every core for a batch.
         self._lock = threading.Lock()
-        # Questions waiting for the model; whoever gets the model embeds them all at once.
-        self._waiting: list[_Question] = []
-        self._waiting_lock = threading.Lock()
+        # Questions are embedded on the worker's thread, all those waiting in one pass.
+        self._questions: BatchWorker[str, Vectors] = BatchWorker(
+            self._embed_questions, "embedder", self._lock
+        )
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> Vectors:
         """Embed ``texts``; an empty list gives an empty ``(0, dimension)`` array."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = on_model_thread(lambda: self._encode_batches(texts, batch_size))
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_batches(self, texts: list[str], batch_size: int | None) -> Vectors:
         with self._lock:
             vectors = self._model.encode(
                 texts,
@@ -87,7 +94,8 @@ class Embedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            release_free_memory()  # a build's batches are large; keep none of them
+        return np.asarray(vectors)
 
     @property
     def threads(self) -> int:
@@ -106,41 +114,28 @@ class Embedder:
     def encode_one(self, text: str) -> Vectors:
         """Embed one text as a ``(dimension,)`` vector.
 
-        Concurrent callers are batched (group commit): each joins a waiting list, and the
-        thread that gets the model embeds every waiting text in one forward pass, so under
-        load a question costs a share of a batch instead of a whole model call.
+        Concurrent callers are batched (group commit, :mod:`assistant.runtime.batching`):
+        every text waiting when the model comes free goes through it in one forward pass, so
+        under load a question costs a share of a batch instead of a whole model call.
         """
-        mine = _Question(text)
-        with self._waiting_lock:
-            self._waiting.append(mine)
-        with self._lock:
-            if mine.vector is None:
-                with self._waiting_lock:
-                    batch, self._waiting = self._waiting, []
-                vectors = self._model.encode(
-                    [q.text for q in batch],
-                    batch_size=max(len(batch), 1),
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-                for question, vector in zip(batch, vectors, strict=True):
-                    question.vector = np.ascontiguousarray(vector, dtype=np.float32)
-        assert mine.vector is not None
-        return mine.vector
+        return self._questions.submit(text)
 
-
-class _Question:
-    """A text waiting in :meth:`Embedder.encode_one`, and its vector once embedded."""
-
-    __slots__ = ("text", "vector")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.vector: Vectors | None = None
+    def _embed_questions(self, texts: list[str]) -> list[Vectors]:
+        vectors = self._model.encode(
+            texts,
+            batch_size=max(len(texts), 1),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [np.ascontiguousarray(vector, dtype=np.float32) for vector in vectors]
 
 
 @lru_cache(maxsize=4)
 def load_embedder(model: str, batch_size: int = 64) -> Embedder:
-    """The process-wide embedder for ``model``: loaded on first use, then shared."""
-    return Embedder(model, batch_size)
+    """The process-wide embedder for ``model``: loaded on first use, then shared.
+
+    It loads on the model thread, which runs all its passes: no other thread starts torch's
+    OpenMP threads (see :mod:`assistant.runtime.batching`).
+    """
+    return on_model_thread(lambda: Embedder(model, batch_size))

@@ -45,9 +45,9 @@ def test_concurrent_questions_are_batched_and_each_gets_its_own_vector() -> None
             # While the model is busy (its lock held here), every question queues up...
             with embedder._lock:
                 futures = [pool.submit(embedder.encode_one, q) for q in questions]
-                while len(embedder._waiting) < len(questions):
+                while embedder._questions.waiting < len(questions):
                     time.sleep(0.01)
-            # ... and the first thread to get the model embeds them all in one pass.
+            # ... and the worker, once it gets the model, embeds them all in one pass.
             together = {q: f.result() for q, f in zip(questions, futures, strict=True)}
     finally:
         embedder._model.encode = original

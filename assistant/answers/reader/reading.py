@@ -6,14 +6,14 @@ than one window is read in overlapping windows; its span is the best of any wind
 no-answer score the lowest, so one window that answers is enough.
 
 Every text of a call, and of calls made at the same moment by other threads, goes through
-the model in one batched forward pass (the embedder's group commit). The model is the
+the model in one batched forward pass on the reader's own thread
+(:mod:`assistant.runtime.batching`, as the embedder does). The model is the
 packaged MiniLM encoder with the reader's trained weights over it (``files``), loaded once
 per process by :func:`load_reader`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +25,8 @@ import torch
 from assistant.answers.reader.card import DEFAULT_READER
 from assistant.answers.reader.files import load_weights
 from assistant.index.embedding import resolve_model_path
+from assistant.runtime.batching import BatchWorker, on_model_thread
+from assistant.runtime.memory import release_free_memory
 
 #: Longest question read, in tokens (longer ones are cut, as in training).
 MAX_QUESTION_TOKENS = 40
@@ -45,11 +47,10 @@ class Reading:
         return self.null_score - self.span_score
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Call:
     question: str
     texts: Sequence[str]
-    readings: list[Reading] | None = None
 
 
 class TransformerReader:
@@ -68,26 +69,21 @@ class TransformerReader:
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
-        self._lock = threading.Lock()
-        self._waiting: list[_Call] = []
-        self._waiting_lock = threading.Lock()
+        self._calls: BatchWorker[_Call, list[Reading]] = BatchWorker(self._read_all, "reader")
 
     def read(self, question: str, texts: Sequence[str]) -> list[Reading]:
         """One reading per text, in order (concurrent callers share one forward pass)."""
         if not texts:
             return []
-        mine = _Call(question, texts)
-        with self._waiting_lock:
-            self._waiting.append(mine)
-        with self._lock:
-            if mine.readings is None:
-                with self._waiting_lock:
-                    calls, self._waiting = self._waiting, []
-                self._read_all(calls)
-        assert mine.readings is not None
-        return mine.readings
+        return self._calls.submit(_Call(question, texts))
 
-    def _read_all(self, calls: list[_Call]) -> None:
+    def _read_all(self, calls: list[_Call]) -> list[list[Reading]]:
+        try:
+            return self._read_together(calls)
+        finally:
+            release_free_memory()  # else the heap keeps the largest pass it ever saw
+
+    def _read_together(self, calls: list[_Call]) -> list[list[Reading]]:
         windows: list[tuple[list[int], list[tuple[int, int]], int, int]] = []
         owners: list[tuple[int, int]] = []  # (call, text) of each window
         for c, call in enumerate(calls):
@@ -128,8 +124,7 @@ class TransformerReader:
                     top.span_score,
                     min(known.null_score, reading.null_score),
                 )
-        for c, call in enumerate(calls):
-            call.readings = [best[(c, t)] for t in range(len(call.texts))]
+        return [[best[(c, t)] for t in range(len(call.texts))] for c, call in enumerate(calls)]
 
     def _forward(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.inference_mode():
@@ -213,6 +208,10 @@ def load_reader(
     Raises :class:`~assistant.answers.reader.files.ReaderFileError` when the files are
     missing, damaged or were trained on another base.
     """
+    return on_model_thread(lambda: _load_reader(directory, base, int8))
+
+
+def _load_reader(directory: Path, base: str, int8: bool) -> TransformerReader:
     from transformers import AutoTokenizer
 
     base_path = resolve_model_path(base)

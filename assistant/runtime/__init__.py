@@ -1,0 +1,1 @@
+"""How models run inside a serving process: one thread per model, and the heap kept small."""
