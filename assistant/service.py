@@ -17,8 +17,9 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import faiss
 
@@ -111,6 +112,38 @@ class Health:
 
 #: How many passages naming an event are looked at to place it in time.
 EVENT_PASSAGES = 200
+#: Values kept per index version at most (event names come from questions: bound them).
+MEMO_ENTRIES = 4096
+
+T = TypeVar("T")
+
+
+class VersionMemo:
+    """Values read from one index version, kept while that version is served.
+
+    A version never changes, so nothing kept goes stale: a question on another version
+    starts a fresh memo (replaced whole, so threads never see a half-made one). Past
+    :data:`MEMO_ENTRIES` values, new ones are computed and not kept.
+    """
+
+    def __init__(self) -> None:
+        self._memo: tuple[int, dict[Hashable, Any]] = (-1, {})
+
+    def get(self, version: int, key: Hashable, compute: Callable[[], T]) -> T:
+        memo = self._memo
+        if memo[0] != version:
+            memo = (version, {})
+            self._memo = memo
+        values = memo[1]
+        if key in values:
+            kept: T = values[key]
+            return kept
+        value = compute()
+        if len(values) < MEMO_ENTRIES:
+            values[key] = value
+        return value
+
+
 #: How often a question checks whether a newer index version was published.
 REFRESH_SECONDS = 0.25
 
@@ -138,9 +171,8 @@ class AssistantService:
         self.store = Store(directory.store_path)
         self.selector = answer_selector(self.store, settings)
         self.answerer = NewsAnswerer(self.selector, settings.news_articles)
-        self._newest: dict[int, dt.date | None] = {}  # newest article's date, by version
-        # Undated articles' "written on or after" days, of one version.
-        self._placed: tuple[int, dict[str, dt.date | None]] = (-1, {})
+        # The newest date, undated articles' places and named events' days, of one version.
+        self._memo = VersionMemo()
         self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
@@ -221,48 +253,38 @@ class AssistantService:
         return AskResult(query, news.answer, citations, timings, news, also)
 
     def _newest_date(self, version: int) -> dt.date | None:
-        """The newest article's date in ``version`` (read once per version: a version
-        never changes)."""
-        known = self._newest  # one dict per version, replaced whole: safe across threads
-        if version not in known:
-            newest = self.store.newest_published(version)
-            known = {version: dt.date.fromisoformat(newest) if newest else None}
-            self._newest = known
-        return known[version]
+        """The newest article's date in ``version``."""
+
+        def newest() -> dt.date | None:
+            found = self.store.newest_published(version)
+            return dt.date.fromisoformat(found) if found else None
+
+        return self._memo.get(version, "newest", newest)
 
     def _placement(self, version: int) -> Callable[[str], dt.date | None]:
         """For an undated article of ``version``: the latest day its text reports something
-        as done on (``dates.reported_after``), read once per article and version."""
+        as done on (``dates.reported_after``)."""
         reference = self._newest_date(version)
-        placed = self._placed
-        if placed[0] != version:  # a new version: its articles may have changed
-            placed = (version, {})
-            self._placed = placed
-        known = placed[1]
 
-        def place(article_id: str) -> dt.date | None:
-            if reference is None:
-                return None
-            if article_id not in known:
-                record = self.store.article(article_id)
-                text = record.text if record and record.text else ""
-                known[article_id] = reported_after(text, reference)
-            return known[article_id]
+        def placed(article_id: str) -> dt.date | None:
+            record = self.store.article(article_id)
+            text = record.text if record and record.text else ""
+            return reported_after(text, reference) if reference is not None else None
 
-        return place
+        return lambda article_id: self._memo.get(
+            version, ("placed", article_id), lambda: placed(article_id)
+        )
 
     def _event_days(self, version: int) -> Callable[[str], dt.date | None]:
         """The day a named event happened (``news.event_day``) over the passages of
         ``version`` that name it (the best :data:`EVENT_PASSAGES` by BM25)."""
 
         def day(name: str) -> dt.date | None:
-            ids = [
-                i
-                for i, _ in self.store.lexical_search(lexical_terms(name), EVENT_PASSAGES, version)
-            ]
-            return event_day(name, list(self.store.passages(ids, version).values()))
+            hits = self.store.lexical_search(lexical_terms(name), EVENT_PASSAGES, version)
+            passages = self.store.passages([i for i, _ in hits], version)
+            return event_day(name, list(passages.values()))
 
-        return day
+        return lambda name: self._memo.get(version, ("event", name), lambda: day(name))
 
     # -- index versions -----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from assistant.articles.corpus import Article
 from assistant.config import Settings
 from assistant.index.indexing import IndexBuildError
 from assistant.index.segments import CURRENT_FILE, IndexDirectory
-from assistant.service import AssistantService, build
+from assistant.service import MEMO_ENTRIES, AssistantService, VersionMemo, build
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +90,24 @@ def test_a_broken_corpus_file_is_skipped(tmp_path: Path, settings: Settings) -> 
     )
     assert report.articles == 2
     assert ["zz-broken.md" in str(e) for e in report.skipped] == [True]
+
+
+def test_version_memo_computes_once_per_version_and_keeps_a_bounded_number() -> None:
+    memo = VersionMemo()
+    calls: list[str] = []
+
+    def compute(key: str) -> str:
+        calls.append(key)
+        return key.upper()
+
+    assert memo.get(1, "a", lambda: compute("a")) == "A"
+    assert memo.get(1, "a", lambda: compute("a")) == "A"
+    assert calls == ["a"]
+    assert memo.get(2, "a", lambda: compute("a")) == "A"  # another version: read afresh
+    assert calls == ["a", "a"]
+    for n in range(MEMO_ENTRIES + 10):
+        memo.get(2, n, partial(compute, str(n)))
+    calls.clear()
+    memo.get(2, MEMO_ENTRIES + 5, lambda: compute("late"))
+    memo.get(2, 0, lambda: compute("early"))
+    assert calls == ["late"]  # past the bound: computed, not kept; earlier ones still kept
