@@ -73,7 +73,7 @@ class Embedder:
         self.dimension = int(dimension)
         # One forward pass at a time: torch already uses every core for a batch.
         self._lock = threading.Lock()
-        # Questions are embedded on the worker's thread, all those waiting in one pass.
+        # Questions are embedded on the model thread, all those waiting in one pass.
         self._questions: BatchWorker[str, Vectors] = BatchWorker(
             self._embed_questions, "embedder", self._lock
         )

@@ -1,1 +1,1 @@
-"""How models run inside a serving process: one thread per model, and the heap kept small."""
+"""How models run in a serving process: one thread for every model pass, the heap kept small."""

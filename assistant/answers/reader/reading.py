@@ -6,8 +6,8 @@ than one window is read in overlapping windows; its span is the best of any wind
 no-answer score the lowest, so one window that answers is enough.
 
 Every text of a call, and of calls made at the same moment by other threads, goes through
-the model in one batched forward pass on the reader's own thread
-(:mod:`assistant.runtime.batching`, as the embedder does). The model is the
+the model in one batched forward pass on the process's model thread
+(:mod:`assistant.runtime.batching`, which runs the embedder's passes too). The model is the
 packaged MiniLM encoder with the reader's trained weights over it (``files``), loaded once
 per process by :func:`load_reader`.
 """
