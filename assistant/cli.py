@@ -20,9 +20,10 @@ from assistant.articles.corpus import ArticleError, iter_article_files, load_art
 from assistant.articles.entities import EntityModelError
 from assistant.config import PACKAGED_MODEL, Settings, get_settings
 from assistant.http.observability import configure_logging
+from assistant.index.backends import open_backend
 from assistant.index.embedding import ModelLoadError
 from assistant.index.indexing import Action, IndexBuildError, IngestReport
-from assistant.index.segments import IndexDirectory, IndexStateError
+from assistant.index.segments import IndexStateError
 from assistant.service import AskResult, AssistantService, build
 from assistant.watch import CorpusWatcher
 
@@ -101,16 +102,21 @@ def index(
     """Build the index from the corpus (articles → passages → vectors)."""
     settings = _settings(index_dir, corpus_dir)
     _setup_logging(settings)
-    directory = IndexDirectory(settings.index_dir)
-    if directory.exists() and not rebuild:
-        try:
-            manifest = directory.current_manifest()
-        except IndexStateError:
-            # Damaged: opening the service repairs it (from the store, else from corpus/).
+    backend = open_backend(settings)
+    try:
+        published = backend.published() is not None
+        manifest = backend.current_manifest() if published and not rebuild else None
+    except IndexStateError:
+        manifest = None
+    finally:
+        backend.close()
+    if published and not rebuild:
+        if manifest is None:
+            # Damaged: opening the service repairs it (from the record, else from corpus/).
             with _opened(settings) as service:
                 manifest = service.snapshot().manifest
         console.print(
-            f"index version {manifest.version} already exists in {settings.index_dir} "
+            f"index version {manifest.version} already exists in {settings.backend_location} "
             f"({manifest.counts['articles']} articles); use --rebuild to rebuild it"
         )
         return
@@ -137,7 +143,7 @@ def index(
     console.print(
         f"index version {m.version}: {m.counts['articles']} articles, "
         f"{m.counts['passages']} passages, {m.counts['sentences']} sentences "
-        f"in {report.seconds:.1f}s → {settings.index_dir}"
+        f"in {report.seconds:.1f}s → {settings.backend_location}"
     )
 
 

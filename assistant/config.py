@@ -23,6 +23,15 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    # Where index versions live: "sqlite" (index_dir: SQLite + FAISS files, one machine) or
+    # "postgres" (database_url: PostgreSQL with pgvector, shared by any number of servers;
+    # database_read_url, when set, is a replica that serves the questions).
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    database_url: SecretStr | None = None
+    database_read_url: SecretStr | None = None
+    # Lexical search on postgres: "bm25" (Okapi BM25 from stored term statistics, as FTS5
+    # ranks) or "fts" (PostgreSQL's own ts_rank_cd); measured in docs/performance.md.
+    postgres_lexical: Literal["bm25", "fts"] = "bm25"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -65,6 +74,9 @@ class Settings(BaseSettings):
     # The answer is in the text whose reader span score plus this weight times the cheap
     # ranker's score is highest (0: the reader alone).
     reader_prior_weight: float = Field(default=2.0, ge=0.0)
+    # ... minus this weight times the reader's no-answer score of that text (bench/
+    # reader_levers.py: 0.5 gives the answer sentence end to end 0.844 -> 0.848).
+    reader_null_weight: float = Field(default=0.5, ge=0.0)
     # News-aware answers: each of this many best-retrieved articles gives its own answer, and
     # the question's time chooses among them (the newest for "now"; 0: the best answer only).
     news_articles: int = Field(default=5, ge=0, le=20)
@@ -98,6 +110,15 @@ class Settings(BaseSettings):
     # "json": one JSON object per line, with the request id; "text": for people at a terminal;
     # "auto": json for `serve`, text for the other commands.
     log_format: Literal["auto", "json", "text"] = "auto"
+
+    @property
+    def backend_location(self) -> str:
+        """Where the index is, for messages (never the database password)."""
+        if self.backend == "sqlite":
+            return str(self.index_dir)
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        host = url.rpartition("@")[2]
+        return f"PostgreSQL at {host}" if host else "PostgreSQL (ASSISTANT_DATABASE_URL unset)"
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,6 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import faiss
-
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
 from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day
@@ -40,6 +38,13 @@ from assistant.articles.corpus import Article
 from assistant.articles.dates import reported_after
 from assistant.articles.entities import EntityRecognizer, load_recognizer
 from assistant.config import Settings
+from assistant.index.backends import (
+    IndexBackend,
+    Records,
+    VersionVectors,
+    build_from_corpus,
+    open_backend,
+)
 from assistant.index.corpus_folder import CorpusFolder
 from assistant.index.embedding import Embedder, load_embedder
 from assistant.index.indexing import (
@@ -48,20 +53,8 @@ from assistant.index.indexing import (
     ChunkingOptions,
     IngestReport,
     ProgressCallback,
-    apply_changes,
-    build_index,
-    recover,
-    store_problem,
 )
-from assistant.index.segments import (
-    VECTOR_KINDS,
-    IndexDamagedError,
-    IndexDirectory,
-    IndexStateError,
-    Manifest,
-    VectorIndex,
-)
-from assistant.index.store import Store
+from assistant.index.segments import IndexStateError, Manifest
 from assistant.index.store.records import ArticleRecord, LogEntry, PassageRecord
 
 log = logging.getLogger(__name__)
@@ -152,7 +145,7 @@ REFRESH_SECONDS = 0.25
 class Snapshot:
     """One loaded index version and the retriever over it; swapped whole, never edited."""
 
-    vectors: VectorIndex
+    vectors: VersionVectors
     retriever: Retriever
 
     @property
@@ -163,17 +156,16 @@ class Snapshot:
 class AssistantService:
     """Answers questions from the current index version; see :meth:`open`."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, directory: IndexDirectory) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, backend: IndexBackend) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.directory = directory
+        self.backend = backend
         self.corpus = CorpusFolder(settings.corpus_dir)
-        self.store = Store(directory.store_path)
+        self.store: Records = backend.records
         self.selector = answer_selector(self.store, settings)
         self.answerer = NewsAnswerer(self.selector, settings.news_articles)
         # The newest date, undated articles' places and named events' days, of one version.
         self._memo = VersionMemo()
-        self._segments: dict[str, faiss.Index] = {}  # loaded segment files, by checksum
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
         self._recognizer: EntityRecognizer | None = None
@@ -183,34 +175,31 @@ class AssistantService:
     def open(cls, settings: Settings, progress: ProgressCallback | None = None) -> AssistantService:
         """Load the model and the index, building the index from the corpus when there is none.
 
-        A damaged index is repaired here rather than refused: a missing or unreadable
-        ``CURRENT``, manifest or segment file is republished from the vectors in the store
-        (:func:`~assistant.index.indexing.recover`); a missing or damaged store is rebuilt from
-        ``corpus/``. Each repair logs one warning naming the file at fault.
+        A damaged index is repaired here rather than refused (embedded backend: a missing or
+        unreadable ``CURRENT``, manifest or segment file is republished from the vectors in
+        the store, :func:`~assistant.index.indexing.recover`); a missing or damaged record is
+        rebuilt from ``corpus/``. Each repair logs one warning naming the file at fault.
         """
         embedder = load_embedder(settings.model, settings.embed_batch_size)
-        directory = IndexDirectory(settings.index_dir)
+        backend = open_backend(settings)
         # Under the writer lock, so that a process starting at the same moment waits and then
         # finds the index this one repaired or built, instead of doing the same work again.
-        with directory.writer_lock():
-            first_start = not directory.store_path.exists() and not directory.has_index_files()
-            problem = store_problem(directory)
-            if problem is None:
-                recover(directory)  # logs its own warning when it had to republish
-            else:
-                if first_start:
+        with backend.writer_lock():
+            readiness = backend.prepare()
+            if readiness.problem is not None:
+                if readiness.first_start:
                     log.info(
                         "no index in %s; building it from %s",
-                        settings.index_dir,
+                        settings.backend_location,
                         settings.corpus_dir,
                     )
                 else:
                     log.warning(
                         "%s; rebuilding the index from the articles in %s",
-                        problem,
+                        readiness.problem,
                         settings.corpus_dir,
                     )
-                report = build(settings, embedder, progress)
+                report = build(settings, embedder, progress, backend)
                 log.info(
                     "built index version %s (%s articles, %s files skipped) in %.1fs",
                     report.manifest.version,
@@ -218,7 +207,7 @@ class AssistantService:
                     len(report.skipped),
                     report.seconds,
                 )
-        return cls(settings, embedder, directory)
+        return cls(settings, embedder, backend)
 
     # -- questions ----------------------------------------------------------------------
 
@@ -298,13 +287,13 @@ class AssistantService:
 
     def refresh(self) -> bool:
         """Load the version ``CURRENT`` names if it is not the one served; True if swapped."""
-        if self.directory.current_name() == self._snapshot.manifest.file_name:
+        if self.backend.published() == self._snapshot.manifest.file_name:
             return False
         with self._reload_lock:
-            if self.directory.current_name() == self._snapshot.manifest.file_name:
+            if self.backend.published() == self._snapshot.manifest.file_name:
                 return False
             try:
-                snapshot = self._load(self.directory.current_manifest())
+                snapshot = self._load()
             except IndexStateError as exc:
                 # A writer may have moved on and tidied the files away; the next look retries.
                 log.warning("could not load the new index version yet: %s", exc)
@@ -315,29 +304,15 @@ class AssistantService:
             return True
 
     def _first_snapshot(self) -> Snapshot:
-        """The current version, loaded; republished from the store if a file of it is damaged.
+        """The published version, loaded; republished from the record if a file of it is
+        damaged."""
+        return self._load(repair=True)
 
-        The healthy path takes no lock. A failure is looked at again under the writer lock
-        first: a writer may just have published and tidied the files away, which is no damage.
-        """
-        try:
-            return self._load(self.directory.current_manifest())
-        except IndexDamagedError:
-            pass
-        with self.directory.writer_lock():
-            try:
-                return self._load(self.directory.current_manifest())
-            except IndexDamagedError as exc:
-                recover(self.directory, damage=str(exc))
-            return self._load(self.directory.current_manifest())
-
-    def _load(self, manifest: Manifest) -> Snapshot:
-        _check_model(manifest, self.embedder)
-        vectors = self.directory.load(manifest, self._segments)
-        in_use = {s.file(kind).sha256 for s in manifest.segments for kind in VECTOR_KINDS}
-        for checksum in set(self._segments) - in_use:
-            del self._segments[checksum]
-        return Snapshot(vectors, Retriever(self.store, vectors, retrieval_options(self.settings)))
+    def _load(self, repair: bool = False) -> Snapshot:
+        vectors = self.backend.load(repair)
+        _check_model(vectors.manifest, self.embedder)
+        retriever = Retriever(self.store, vectors, retrieval_options(self.settings))
+        return Snapshot(vectors, retriever)
 
     # -- changes --------------------------------------------------------------------------
 
@@ -354,13 +329,12 @@ class AssistantService:
     ) -> IngestReport:
         # Files are written under the writer lock, so that a watcher (which ingests files
         # appearing in corpus/) waits for this ingest instead of racing it.
-        with self.directory.writer_lock():
+        with self.backend.writer_lock():
             before = self.store.article_paths([*(a.id for a in articles), *removals])
             saved = [self.corpus.save(a) for a in articles]
             written = [a.path for a, new in saved if new]
             try:
-                report = apply_changes(
-                    self.directory,
+                report = self.backend.apply_changes(
                     self.embedder,
                     chunking_options(self.settings),
                     [a for a, _ in saved],
@@ -414,7 +388,7 @@ class AssistantService:
         )
 
     def close(self) -> None:
-        self.store.close()
+        self.backend.close()
 
 
 def chunking_options(settings: Settings) -> ChunkingOptions:
@@ -437,6 +411,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         min_confidence=settings.min_confidence,
         sentences_read=settings.sentences_read,
         prior_weight=settings.reader_prior_weight,
+        null_weight=settings.reader_null_weight,
         refusal=settings.refusal,
     )
 
@@ -445,7 +420,7 @@ def answer_model(settings: Settings) -> AnswerModel:
     return AnswerModel.load(settings.answer_model) if settings.answer_model else AnswerModel.load()
 
 
-def answer_selector(store: Store, settings: Settings) -> AnswerSelector:
+def answer_selector(store: Records, settings: Settings) -> AnswerSelector:
     """The selector ``settings`` ask for: with the trained reader (loaded once per process), or
     the feature model alone (``reader="none"``)."""
     if settings.reader == "none":
@@ -464,18 +439,26 @@ def answer_selector(store: Store, settings: Settings) -> AnswerSelector:
 
 
 def build(
-    settings: Settings, embedder: Embedder | None = None, progress: ProgressCallback | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+    backend: IndexBackend | None = None,
 ) -> BuildReport:
     """Index the corpus as a new version (the first one, or a full rebuild)."""
     embedder = embedder or load_embedder(settings.model, settings.embed_batch_size)
-    return build_index(
-        settings.corpus_dir,
-        IndexDirectory(settings.index_dir),
-        embedder,
-        chunking_options(settings),
-        progress,
-        entity_recognizer(settings),
-    )
+    target = backend or open_backend(settings)
+    try:
+        return build_from_corpus(
+            target,
+            settings.corpus_dir,
+            embedder,
+            chunking_options(settings),
+            progress,
+            entity_recognizer(settings),
+        )
+    finally:
+        if backend is None:
+            target.close()
 
 
 def entity_recognizer(settings: Settings) -> EntityRecognizer | None:

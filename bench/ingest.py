@@ -26,6 +26,7 @@ import numpy as np
 
 from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
+from assistant.index.backends import open_backend
 from assistant.index.embedding import Embedder, Vectors, load_embedder
 from assistant.index.indexing import index_articles
 from assistant.index.segments import IndexDirectory
@@ -88,8 +89,8 @@ def measure(size: int, repeats: int, embedder: Embedder, texts: Sequence[str]) -
             synthetic(size, texts), directory, MemoEmbedder(embedder), chunking_options(settings)
         )
         base_seconds = time.perf_counter() - started
-        writer = AssistantService(settings, embedder, directory)
-        reader = AssistantService(settings, embedder, directory)
+        writer = AssistantService(settings, embedder, open_backend(settings))
+        reader = AssistantService(settings, embedder, open_backend(settings))
         writer.recognizer()  # loaded once, as in a running server
         totals, refreshes, embeds, stores, publishes = [], [], [], [], []
         for k in range(repeats):

@@ -38,6 +38,7 @@ from assistant.answers.conversation import Query
 from assistant.answers.retrieval import lexical_terms
 from assistant.config import Settings
 from assistant.http.api import create_app
+from assistant.index.backends import open_backend
 from assistant.index.embedding import load_embedder
 from assistant.index.indexing import index_articles
 from assistant.index.segments import IndexDirectory
@@ -199,7 +200,7 @@ def main() -> None:
             build(settings, embedder)
         build_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        service = AssistantService(settings, embedder, IndexDirectory(settings.index_dir))
+        service = AssistantService(settings, embedder, open_backend(settings))
         open_ms = (time.perf_counter() - started) * 1000.0
         health = service.health()
         print(f"corpus: {health.articles} articles, {health.passages} passages", end=", ")

@@ -1,10 +1,12 @@
-"""How many sentences the reader reads, and how much the cheap ranker counts beside it.
+"""How many sentences the reader reads, and how much the cheap ranker and the reader's
+no-answer score count beside its span score when it picks the text that holds the answer.
 
-    .venv/bin/python bench/reader_levers.py [--limit 600] [--reads 1 2 3 5] [--weights 0 0.5 1 2]
+    .venv/bin/python bench/reader_levers.py [--limit 600] [--reads 1 2 3 5] \
+        [--weights 0 0.5 1 2] [--null-weights 0 0.5 1] [--half {all,tune,measure}]
 
 Answerable SQuAD 2.0 dev-half questions, threshold off, through the assistant's selector with
 the reader: within the gold paragraph, and end to end (top 3 passages of all paragraphs, as
-the service asks). For each number of sentences read and each prior weight: the short
+the service asks). For each number of sentences read and each pair of weights: the short
 answer's F1, and how often the answer sentence holds a gold answer. Readings are memoised,
 so the weights cost no extra forward passes.
 """
@@ -12,6 +14,7 @@ so the weights cost no extra forward passes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import tempfile
 import time
@@ -23,6 +26,7 @@ from typing import Any
 from squad import DEFAULT_DATA, index_squad, load
 
 from assistant.answers.conversation import Query
+from assistant.answers.reader.examples import HALVES, article_half
 from assistant.answers.retrieval import Candidate, Retriever
 from assistant.config import Settings
 from assistant.evaluation import best_score
@@ -55,9 +59,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=600)
     parser.add_argument("--reads", type=int, nargs="+", default=[1, 2, 3, 5])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
+    parser.add_argument("--null-weights", type=float, nargs="+", default=[0.0])
+    parser.add_argument(
+        "--half",
+        choices=["all", *HALVES],
+        default="all",
+        help="only questions of this half of the articles (the reader trains on 'tune')",
+    )
     args = parser.parse_args(argv)
     articles, questions = load(args.data)
-    answerable = [q for q in questions if q.answerable]
+    answerable = [
+        q
+        for q in questions
+        if q.answerable and args.half in ("all", article_half(q.article_id.split("#")[0]))
+    ]
     answerable = random.Random(13).sample(answerable, min(args.limit, len(answerable)))
     settings = Settings(reader="trained")
     embedder = Embedder(settings.model)
@@ -80,13 +95,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
         print(f"{len(answerable)} answerable questions; threshold off")
         print(
-            f"{'read':>4} {'weight':>6} | {'F1 gold':>7} {'sent gold':>9} | "
+            f"{'read':>4} {'weight':>6} {'null':>4} | {'F1 gold':>7} {'sent gold':>9} | "
             f"{'F1 e2e':>6} {'sent e2e':>8} | reader ms/q"
         )
         base_options = selector.options
         for reads in args.reads:
-            for weight in args.weights:
-                selector.options = replace(base_options, sentences_read=reads, prior_weight=weight)
+            for weight, null_weight in itertools.product(args.weights, args.null_weights):
+                selector.options = replace(
+                    base_options,
+                    sentences_read=reads,
+                    prior_weight=weight,
+                    null_weight=null_weight,
+                )
                 seconds_before = memo.seconds
                 totals = [0.0, 0.0, 0.0, 0.0]
                 for q, qv, gold_candidates, open_candidates in opened:
@@ -107,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         )
                 n = len(opened)
                 print(
-                    f"{reads:>4} {weight:>6.1f} | "
+                    f"{reads:>4} {weight:>6.1f} {null_weight:>4.1f} | "
                     f"{100 * totals[0] / n:>7.1f} {totals[1] / n:>9.3f} | "
                     f"{100 * totals[2] / n:>6.1f} {totals[3] / n:>8.3f} | "
                     f"{1000 * (memo.seconds - seconds_before) / (2 * n):.1f}",

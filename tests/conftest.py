@@ -13,7 +13,9 @@ from pydantic import SecretStr
 from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
 from assistant.http.api import create_app
-from assistant.service import AssistantService
+from assistant.index.backends.embedded import EmbeddedBackend
+from assistant.index.segments import VectorIndex
+from assistant.service import AssistantService, Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -67,3 +69,17 @@ def live_service(live_settings: Settings) -> Iterator[AssistantService]:
     svc = AssistantService.open(live_settings)
     yield svc
     svc.close()
+
+
+def embedded_backend(service: AssistantService) -> EmbeddedBackend:
+    """The service's backend, for tests of what only the embedded one has (files, SQLite)."""
+    backend = service.backend
+    assert isinstance(backend, EmbeddedBackend)
+    return backend
+
+
+def faiss_vectors(snapshot: Snapshot) -> VectorIndex:
+    """A snapshot's vectors as the embedded backend's FAISS segments."""
+    vectors = snapshot.vectors
+    assert isinstance(vectors, VectorIndex)
+    return vectors

@@ -13,6 +13,7 @@ from assistant.config import Settings
 from assistant.index.indexing import IndexBuildError
 from assistant.index.segments import CURRENT_FILE, IndexDirectory
 from assistant.service import MEMO_ENTRIES, AssistantService, VersionMemo, build
+from tests.conftest import embedded_backend
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,7 @@ def test_every_stored_passage_and_sentence_maps_back_exactly(
 ) -> None:
     texts = {a.id: a.text for a in seed_articles}
     assert {a.id for a in service.articles()} == set(texts)
-    passage_ids, _ = service.store.live_vectors("passages")
+    passage_ids, _ = embedded_backend(service).records.live_vectors("passages")
     passages = service.store.passages(passage_ids)
     assert len(passages) == service.health().passages
     sentence_count = 0

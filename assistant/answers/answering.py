@@ -44,8 +44,8 @@ from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
 from assistant.articles.terms import STOP_WORDS, content_terms, stem, words
+from assistant.index.backends import Records
 from assistant.index.embedding import Vectors
-from assistant.index.store import Store
 from assistant.index.store.records import PassageRecord, SentenceRecord
 
 if TYPE_CHECKING:  # the reader module loads torch and transformers
@@ -82,6 +82,9 @@ class AnswerOptions:
     passages_considered: int = 5
     sentences_read: int = 2  # the best sentences (by the cheap ranker) the reader reads
     prior_weight: float = 2.0  # weight of the cheap ranker's score beside the reader's
+    # Weight of the reader's no-answer score of a text against it when choosing which text
+    # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
+    null_weight: float = 0.5
     # Who decides a refusal when the reader is on: "features" (the answerability model over
     # the cheap evidence, and its threshold) or "reader" (its calibrated no-answer margin).
     refusal: str = "features"
@@ -261,7 +264,7 @@ class AnswerSelector:
 
     def __init__(
         self,
-        store: Store,
+        store: Records,
         options: AnswerOptions,
         model: AnswerModel | None = None,
         reader: Reader | None = None,
@@ -441,9 +444,14 @@ class AnswerSelector:
     ) -> Proposal:
         """The reader's best span among the best sentences; its sentence(s) are the answer."""
         # The reader's span score, with the cheap ranker's score of the text as a prior.
-        weight = self.options.prior_weight
+        weight, null_weight = self.options.prior_weight, self.options.null_weight
         best = max(
-            range(len(texts)), key=lambda i: readings[i].span_score + weight * texts[i].prior
+            range(len(texts)),
+            key=lambda i: (
+                readings[i].span_score
+                - null_weight * readings[i].null_score
+                + weight * texts[i].prior
+            ),
         )
         read, reading = texts[best], readings[best]
         span_start, span_end = read.start + reading.start, read.start + reading.end

@@ -2,8 +2,9 @@
 
 Two ways to a new version, both under the index's writer lock:
 
-* :func:`build_index` / :func:`index_articles`: a full (re)build. One SQLite transaction
-  replaces the live articles and one segment holds every live vector.
+* :func:`index_articles`: a full (re)build (``backends.build_from_corpus`` reads
+  ``corpus/`` for it). One SQLite transaction replaces the live articles and one segment
+  holds every live vector.
 * :func:`apply_changes`: an ingest. Only added or changed articles are chunked and embedded;
   one transaction adds their rows and marks replaced or removed ones; one small segment holds
   the new vectors and the manifest lists the old segments plus it, with the replaced rows'
@@ -26,12 +27,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from assistant.articles.chunking import Chunks, chunk_article
-from assistant.articles.corpus import Article, ArticleError, load_corpus
+from assistant.articles.corpus import Article, ArticleError
 from assistant.articles.entities import Entity, EntityRecognizer
 from assistant.index.embedding import Embedder, Vectors
 from assistant.index.segments import (
@@ -117,26 +117,6 @@ class ChunkingOptions:
     overlap_sentences: int = 1
 
 
-def build_index(
-    corpus_dir: Path,
-    directory: IndexDirectory,
-    embedder: Embedder,
-    chunking: ChunkingOptions,
-    progress: ProgressCallback | None = None,
-    recognizer: EntityRecognizer | None = None,
-) -> BuildReport:
-    """Index every article of ``corpus_dir`` as a new version that replaces all live ones."""
-    started = time.perf_counter()
-    loaded = load_corpus(corpus_dir)
-    for error in loaded.errors:
-        log.warning("skipped: %s", error)
-    if not loaded.articles:
-        reasons = "; ".join(str(e) for e in loaded.errors) or "no .md or .txt files"
-        raise IndexBuildError(f"no usable article in {corpus_dir} ({reasons})")
-    manifest = index_articles(loaded.articles, directory, embedder, chunking, progress, recognizer)
-    return BuildReport(manifest, len(loaded.articles), loaded.errors, time.perf_counter() - started)
-
-
 def index_articles(
     articles: Sequence[Article],
     directory: IndexDirectory,
@@ -146,8 +126,8 @@ def index_articles(
     recognizer: EntityRecognizer | None = None,
 ) -> Manifest:
     """Publish a new version whose live articles are exactly ``articles``."""
-    chunked = _chunk(articles, chunking)
-    passage_vectors, sentence_vectors, entities = _embed_beside_entities(
+    chunked = chunk_articles(articles, chunking)
+    passage_vectors, sentence_vectors, entities = embed_beside_entities(
         chunked, embedder, recognizer, progress
     )
     with directory.writer_lock():
@@ -229,10 +209,10 @@ def apply_changes(
             if not changed and not any(o.action == Action.REMOVED for o in outcomes):
                 return IngestReport(outcomes, current, 0, time.perf_counter() - started, timings)
 
-            chunked = _chunk(changed, chunking)
-            passage_vectors, sentence_vectors = _embed(chunked, embedder, None)
+            chunked = chunk_articles(changed, chunking)
+            passage_vectors, sentence_vectors = embed_chunks(chunked, embedder, None)
             lap("embed")
-            entities = _entities(chunked, recognizer, None)
+            entities = recognize_entities(chunked, recognizer, None)
             lap("entities")
 
             version = current.version + 1
@@ -392,7 +372,9 @@ def _tidy(
     directory.collect_garbage(keep)
 
 
-def _chunk(articles: Sequence[Article], chunking: ChunkingOptions) -> list[tuple[Article, Chunks]]:
+def chunk_articles(
+    articles: Sequence[Article], chunking: ChunkingOptions
+) -> list[tuple[Article, Chunks]]:
     size, overlap = chunking.max_tokens, chunking.overlap_sentences
     return [(a, chunk_article(a.text, size, overlap)) for a in articles]
 
@@ -509,7 +491,7 @@ def _publish_full_version(
     return manifest
 
 
-def _entities(
+def recognize_entities(
     chunked: list[tuple[Article, Chunks]],
     recognizer: EntityRecognizer | None,
     progress: ProgressCallback | None,
@@ -531,7 +513,7 @@ def _entities(
     return found
 
 
-def _embed_beside_entities(
+def embed_beside_entities(
     chunked: list[tuple[Article, Chunks]],
     embedder: Embedder,
     recognizer: EntityRecognizer | None,
@@ -546,10 +528,10 @@ def _embed_beside_entities(
     """
     threads = embedder.threads
     if recognizer is None or threads < 2:
-        passage_vectors, sentence_vectors = _embed(chunked, embedder, progress)
-        return passage_vectors, sentence_vectors, _entities(chunked, recognizer, progress)
+        passage_vectors, sentence_vectors = embed_chunks(chunked, embedder, progress)
+        return passage_vectors, sentence_vectors, recognize_entities(chunked, recognizer, progress)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        found = pool.submit(_entities, chunked, recognizer, None)
+        found = pool.submit(recognize_entities, chunked, recognizer, None)
 
         def take_core_back() -> None:
             if found.done() and embedder.threads != threads:
@@ -557,7 +539,9 @@ def _embed_beside_entities(
 
         embedder.threads = threads - 1
         try:
-            passage_vectors, sentence_vectors = _embed(chunked, embedder, progress, take_core_back)
+            passage_vectors, sentence_vectors = embed_chunks(
+                chunked, embedder, progress, take_core_back
+            )
         finally:
             embedder.threads = threads
         entities = found.result()
@@ -566,7 +550,7 @@ def _embed_beside_entities(
     return passage_vectors, sentence_vectors, entities
 
 
-def _embed(
+def embed_chunks(
     chunked: list[tuple[Article, Chunks]],
     embedder: Embedder,
     progress: ProgressCallback | None,

@@ -23,7 +23,7 @@ from assistant.articles.corpus import Article
 from assistant.config import Settings
 from assistant.index.segments import VECTOR_KINDS
 from assistant.service import AssistantService
-from tests.conftest import ADMIN_TOKEN, CORPUS
+from tests.conftest import ADMIN_TOKEN, CORPUS, embedded_backend, faiss_vectors
 from tests.servers import ROOT, call, running_server, start_server
 
 pytestmark = pytest.mark.slow
@@ -205,8 +205,10 @@ def assert_consistent(settings: Settings) -> AssistantService:
         "sentences": counts.sentences,
     }
     for kind in VECTOR_KINDS:
-        assert snapshot.vectors.live_ids(kind) == set(service.store.live_vectors(kind)[0])
-    assert service.store.removed_rows() == 0
+        assert faiss_vectors(snapshot).live_ids(kind) == set(
+            embedded_backend(service).records.live_vectors(kind)[0]
+        )
+    assert embedded_backend(service).records.removed_rows() == 0
     return service
 
 

@@ -12,6 +12,7 @@ from assistant.index.embedding import Embedder
 from assistant.index.indexing import COMPACT_SEGMENTS, Action, apply_changes, recover
 from assistant.index.segments import VECTOR_KINDS, IndexDirectory, Manifest, corpus_hash
 from assistant.service import AssistantService, chunking_options
+from tests.conftest import embedded_backend, faiss_vectors
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def answer_of(service: AssistantService, question: str) -> str:
 
 def store_texts(service: AssistantService) -> str:
     """Every article text the store holds, live or not, and every FTS row."""
-    with sqlite3.connect(service.directory.store_path) as conn:
+    with sqlite3.connect(embedded_backend(service).directory.store_path) as conn:
         texts = [r[0] for r in conn.execute("SELECT text FROM articles")]
         texts += [r[0] for r in conn.execute("SELECT text FROM passages_fts")]
     return "\n".join(texts)
@@ -83,7 +84,7 @@ def test_the_same_article_twice_is_unchanged(live_service: AssistantService) -> 
 
 def test_an_update_leaves_no_trace_of_the_old_text(live_service: AssistantService) -> None:
     article_id = live_service.ingest([fisheries()]).outcomes[0].article_id
-    with sqlite3.connect(live_service.directory.store_path) as conn:
+    with sqlite3.connect(embedded_backend(live_service).directory.store_path) as conn:
         old_ids = {
             kind: {
                 int(r[0])
@@ -135,7 +136,7 @@ def test_the_manifest_corpus_hash_follows_adds_updates_and_removals(
     live_service: AssistantService,
 ) -> None:
     def full_hash() -> str:
-        return corpus_hash(live_service.store.live_content_hashes())
+        return corpus_hash(embedded_backend(live_service).records.live_content_hashes())
 
     for article in (fisheries(), fisheries(FISHERIES.replace("Lisbon", "Porto"))):
         report = live_service.ingest([article])
@@ -222,7 +223,7 @@ def test_an_unpublished_version_is_recovered_from_the_store(
     assert live_service.health().index_version == served
     result = live_service.ask("Who will chair the fisheries talks?")
     assert all("Ribeiro" not in c.passage.text for c in result.citations)
-    directory = live_service.directory
+    directory = embedded_backend(live_service).directory
     with directory.writer_lock():
         manifest = recover(directory)
     assert manifest is not None and manifest.version == served + 1
@@ -231,7 +232,7 @@ def test_an_unpublished_version_is_recovered_from_the_store(
 
 
 def test_apply_changes_without_changes_publishes_nothing(live_service: AssistantService) -> None:
-    directory = live_service.directory
+    directory = embedded_backend(live_service).directory
     report = apply_changes(
         directory, live_service.embedder, chunking_options(live_service.settings), [], ["nope"]
     )
@@ -251,14 +252,16 @@ def test_many_small_ingests_merge_their_segments(live_service: AssistantService)
     snapshot = live_service.snapshot()
     assert len(snapshot.manifest.segments) <= COMPACT_SEGMENTS
     for kind in VECTOR_KINDS:
-        assert snapshot.vectors.live_ids(kind) == set(live_service.store.live_vectors(kind)[0])
+        assert faiss_vectors(snapshot).live_ids(kind) == set(
+            embedded_backend(live_service).records.live_vectors(kind)[0]
+        )
     result = live_service.ask("Where did the lighthouse of Bulletin 3 shine?")
     assert "Cape3" in (result.answer.text or "")
 
 
 def test_every_stored_vector_is_its_own_texts(live_service: AssistantService) -> None:
     # The build embeds texts sorted by length; each vector must land back on its own row.
-    store = live_service.store
+    store = embedded_backend(live_service).records
     ids, vectors = store.live_vectors("passages")
     texts = [store.passages(ids)[i].text for i in ids]
     expected = live_service.embedder.encode(texts)
@@ -290,7 +293,9 @@ def test_the_merge_keeps_segments_that_grew_large(
     assert len(manifest.segments) <= COMPACT_SEGMENTS
     snapshot = live_service.snapshot()
     for kind in VECTOR_KINDS:
-        assert snapshot.vectors.live_ids(kind) == set(live_service.store.live_vectors(kind)[0])
+        assert faiss_vectors(snapshot).live_ids(kind) == set(
+            embedded_backend(live_service).records.live_vectors(kind)[0]
+        )
     assert "Cape5" in (live_service.ask("Where did Pier 5-2 open?").answer.text or "")
 
 
@@ -299,7 +304,7 @@ def test_entities_found_beside_the_model_are_the_same_as_in_turn(
 ) -> None:
     # live_service was built with the recognizer running beside the model (2+ threads).
     def entity_rows(service: AssistantService) -> list[tuple[int, int, str]]:
-        with sqlite3.connect(service.directory.store_path) as conn:
+        with sqlite3.connect(embedded_backend(service).directory.store_path) as conn:
             return list(conn.execute('SELECT start, "end", entities FROM sentences ORDER BY id'))
 
     threads = live_service.embedder.threads
