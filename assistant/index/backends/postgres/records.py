@@ -7,7 +7,8 @@ configured, at a replica.
 
 Lexical search, two ways (``ASSISTANT_POSTGRES_LEXICAL``):
 
-* ``bm25``: Okapi BM25 (k1 1.2, b 0.75, as FTS5) from ``passage_terms``, the terms' counts
+* ``bm25``: Okapi BM25 as FTS5 computes it (k1 1.2, b 0.75, its idf clamped at 1e-6, a
+  passage's length in words of text and title) from ``passage_terms``, the terms' counts
   per passage that the writer stores, title terms counting 0.3 as in the embedded index;
 * ``fts``: PostgreSQL's ``ts_rank_cd`` over the ``search`` tsvector (GIN index).
 
@@ -48,6 +49,20 @@ VISIBLE = "t.added_version <= %(v)s AND (t.removed_version IS NULL OR t.removed_
 LIVE = "t.removed_version IS NULL"
 
 _WORD = re.compile(r"\w+")
+_JOINED = re.compile(r"\w+(?:['’]\w+)+")
+
+
+def joined_words(text: str) -> list[str]:
+    """Words joined by an apostrophe, lower-cased, the apostrophe made straight."""
+    return [w.lower().replace("’", "'") for w in _JOINED.findall(text)]
+
+
+def split_terms(terms: Sequence[str]) -> tuple[str, list[str]]:
+    """Query terms as text for the ``english`` parser, and the apostrophe-joined ones whole."""
+    unique = list(dict.fromkeys(terms))
+    joined = [t for t in unique if _JOINED.fullmatch(t)]
+    plain = " ".join(w for t in unique if t not in joined for w in _WORD.findall(t))
+    return plain, [t.lower().replace("’", "'") for t in joined]
 
 
 def to_text(vector: Vectors) -> str:
@@ -222,10 +237,11 @@ class PostgresRecords:
         self, terms: Sequence[str], limit: int, version: int | None = None
     ) -> list[tuple[int, float]]:
         """BM25 (or ts_rank_cd) over the passages of ``version`` for any of ``terms``."""
-        text = " ".join(w for t in dict.fromkeys(terms) for w in _WORD.findall(t))
-        if not text:
+        text, joined = split_terms(terms)
+        if not text and not joined:
             return []
         if self.lexical == "fts":
+            text = " ".join([text, *joined])
             rows = self._all(
                 f"SELECT t.id, ts_rank_cd('{FTS_WEIGHTS}', t.search, q) AS score"
                 " FROM passages t,"
@@ -236,32 +252,34 @@ class PostgresRecords:
             )
         else:
             rows = self._all(
-                "WITH q AS (SELECT DISTINCT lexeme AS term"
-                "  FROM unnest(to_tsvector('english', %(text)s))),"
+                "WITH q AS (SELECT lexeme AS term FROM unnest(to_tsvector('english', %(text)s))"
+                "  UNION SELECT unnest(%(joined)s::text[])),"
                 " stats AS (SELECT count(*)::float AS n, coalesce(avg(length), 1) AS avglen"
                 "  FROM passages),"
                 " df AS (SELECT pt.term, count(*)::float AS df FROM passage_terms pt"
                 "  JOIN q ON q.term = pt.term GROUP BY pt.term)"
-                " SELECT t.id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))"
+                " SELECT t.id, sum(greatest(ln((stats.n - df.df + 0.5) / (df.df + 0.5)), 1e-6)"
                 f"  * pt.tf * {K1 + 1} / (pt.tf + {K1} * (1 - {B} + {B} * t.length"
                 "  / greatest(stats.avglen, 1e-9)))) AS score"
                 " FROM df JOIN passage_terms pt ON pt.term = df.term"
                 " JOIN passages t ON t.id = pt.passage_id, stats"
                 f" WHERE {visibility(version)}"
                 " GROUP BY t.id ORDER BY score DESC, t.id LIMIT %(limit)s",
-                {"text": text, "v": version, "limit": limit},
+                {"text": text, "joined": joined, "v": version, "limit": limit},
             )
         return [(int(r["id"]), float(r["score"])) for r in rows]
 
     def document_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         """Stored passage count and, per term, the passages containing it (its first
-        lexeme under the ``english`` configuration; stop words count 0)."""
+        lexeme under the ``english`` configuration, stop words counting 0; a word joined by
+        an apostrophe, whole)."""
         unique = list(dict.fromkeys(terms))
+        lexemes = [joined_words(t)[0] if _JOINED.fullmatch(t) else None for t in unique]
         rows = self._all(
-            "SELECT w.term, (SELECT count(*) FROM passage_terms pt WHERE pt.term = ("
-            "  SELECT lexeme FROM unnest(to_tsvector('english', w.term)) LIMIT 1)) AS df"
-            " FROM unnest(%s::text[]) AS w(term)",
-            (unique,),
+            "SELECT w.term, (SELECT count(*) FROM passage_terms pt WHERE pt.term = coalesce("
+            "  w.whole, (SELECT lexeme FROM unnest(to_tsvector('english', w.term)) LIMIT 1)))"
+            " AS df FROM unnest(%s::text[], %s::text[]) AS w(term, whole)",
+            (unique, lexemes),
         )
         total = self._one("SELECT count(*) AS n FROM passages")
         assert total is not None

@@ -32,8 +32,8 @@ from psycopg.rows import dict_row
 from assistant.articles.chunking import Chunks
 from assistant.articles.corpus import Article
 from assistant.articles.entities import Entity, EntityRecognizer
-from assistant.articles.terms import fold_initialisms
-from assistant.index.backends.postgres.records import to_text
+from assistant.articles.terms import fold_initialisms, words
+from assistant.index.backends.postgres.records import joined_words, to_text
 from assistant.index.embedding import Embedder, Vectors
 from assistant.index.indexing import (
     Action,
@@ -242,6 +242,16 @@ def apply_changes(
 # -- the writes, each inside an open transaction -------------------------------------------
 
 
+def joined_term_counts(text: str, title: str) -> dict[str, float]:
+    """Counts of the words joined by an apostrophe ("spain's", "o'neill"), whole: FTS5 finds
+    them as a phrase, where the ``english`` parser would split them (title words: 0.3)."""
+    counts: dict[str, float] = {}
+    for source, weight in ((text, 1.0), (title, 0.3)):
+        for word in joined_words(source):
+            counts[word] = counts.get(word, 0.0) + weight
+    return counts
+
+
 def add_article(conn: Connection, embedded: Embedded, position: int, version: int) -> StoredRows:
     """Insert one live article with its passages, sentences, vectors and term counts."""
     article, chunks = embedded.chunked[position]
@@ -290,10 +300,11 @@ def add_article(conn: Connection, embedded: Embedded, position: int, version: in
             ],
         )
         title = fold_initialisms(article.title)
+        title_words = len(words(article.title))
         cursor.executemany(
             'INSERT INTO passages (id, article_row, ordinal, paragraph, start, "end",'
-            " first_sentence, last_sentence, added_version, search, embedding)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s, setweight(to_tsvector('english', %s), 'A')"
+            " first_sentence, last_sentence, added_version, length, search, embedding)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, setweight(to_tsvector('english', %s), 'A')"
             " || setweight(to_tsvector('english', %s), 'D'), %s::vector)",
             [
                 (
@@ -306,6 +317,7 @@ def add_article(conn: Connection, embedded: Embedded, position: int, version: in
                     passage.sentences[0],
                     passage.sentences[-1],
                     version,
+                    title_words + len(words(passage.text)),  # BM25's length, as FTS5 counts
                     fold_initialisms(passage.text),
                     title,
                     to_text(vector),
@@ -323,12 +335,18 @@ def add_article(conn: Connection, embedded: Embedded, position: int, version: in
         " WHERE p.article_row = %s GROUP BY u.lexeme, p.id",
         (article_row,),
     )
-    conn.execute(
-        "UPDATE passages p SET length = t.total FROM (SELECT passage_id, sum(tf) AS total"
-        " FROM passage_terms WHERE passage_id = ANY(%s) GROUP BY passage_id) t"
-        " WHERE p.id = t.passage_id",
-        (passage_ids,),
-    )
+    joined = [
+        (term, passage_id, tf)
+        for passage_id, passage in zip(passage_ids, chunks.passages, strict=True)
+        for term, tf in joined_term_counts(passage.text, article.title).items()
+    ]
+    if joined:
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO passage_terms (term, passage_id, tf) VALUES (%s, %s, %s)"
+                " ON CONFLICT (term, passage_id) DO UPDATE SET tf = passage_terms.tf + excluded.tf",
+                joined,
+            )
     return StoredRows(article_row, passage_ids, sentence_ids)
 
 
