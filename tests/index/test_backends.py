@@ -222,6 +222,28 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("lexical", ["bm25", "fts"])
+def test_both_lexical_searches_rank_the_article_that_has_the_words_first(
+    postgres_server: LocalPostgres, live_settings: Settings, lexical: str
+) -> None:
+    url = new_database(postgres_server)
+    settings = live_settings.model_copy(
+        update={"backend": "postgres", "database_url": SecretStr(url), "postgres_lexical": lexical}
+    )
+    service = AssistantService.open(settings)
+    try:
+        service.ingest([DAM])
+        hits = service.store.lexical_search(["tarbela", "dam", "engineers"], 5)
+        assert hits, f"{lexical}: no passage found"
+        first = service.store.passages([hits[0][0]])[hits[0][0]]
+        assert "Tarbela" in first.text
+        assert [score for _, score in hits] == sorted((s for _, s in hits), reverse=True)
+        assert service.store.lexical_search(["zzzunknownword"], 5) == []
+    finally:
+        service.close()
+
+
+@pytest.mark.postgres
 def test_a_streaming_replica_serves_what_the_primary_publishes(
     postgres_server: LocalPostgres, live_settings: Settings
 ) -> None:

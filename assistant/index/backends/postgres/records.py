@@ -250,10 +250,12 @@ class PostgresRecords:
         if self.lexical == "fts":
             text = " ".join([text, *joined])
             rows = self._all(
-                f"SELECT t.id, ts_rank_cd('{FTS_WEIGHTS}', t.search, q) AS score"
+                f"SELECT t.id, ts_rank_cd('{FTS_WEIGHTS}', t.search, w.q) AS score"
                 " FROM passages t,"
-                " replace(plainto_tsquery('english', %(text)s)::text, '&', '|')::tsquery q"
-                f" WHERE t.search @@ q AND {visibility(version)}"
+                # any of the words, as FTS5's OR query: plainto_tsquery ANDs them
+                " (SELECT replace(plainto_tsquery('english', %(text)s)::text, '&', '|')"
+                "  ::tsquery AS q) w"
+                f" WHERE t.search @@ w.q AND {visibility(version)}"
                 " ORDER BY score DESC, t.id LIMIT %(limit)s",
                 {"text": text, "v": version, "limit": limit},
             )
