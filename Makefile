@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test setup browser screenshots lint typecheck clean
+.PHONY: run test setup browser wordnet screenshots lint typecheck clean
 
 # The venv is rebuilt when pyproject.toml changes. torch goes first, pinned, so pip
 # takes the CPU wheel on disk instead of pulling a multi-GB CUDA build.
@@ -24,11 +24,18 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+# WordNet 3.0 (Debian's wordnet-base), for synonyms in answering (ASSISTANT_WORDNET_DIR).
+WORDNET := /usr/share/wordnet/index.noun
+$(WORDNET):
+	$(SUDO) apt-get install -y -qq --no-install-recommends wordnet-base || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends wordnet-base; }
+
+wordnet: $(WORDNET)
+
 # Pictures of the pages at desktop and phone width, light and dark, into docs/screenshots/.
-screenshots: setup browser
+screenshots: setup browser wordnet
 	ASSISTANT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser tests/http/test_browser.py tests/http/test_browser_news.py
 
-run: setup
+run: setup wordnet
 	$(BIN)/assistant serve
 
 lint: setup
@@ -38,7 +45,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: setup browser lint typecheck
+test: setup browser wordnet lint typecheck
 	$(BIN)/pytest
 
 clean:

@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
@@ -37,6 +39,7 @@ from assistant.answers.summary import is_boilerplate
 from assistant.articles.corpus import Article
 from assistant.articles.dates import reported_after
 from assistant.articles.entities import EntityRecognizer, load_recognizer
+from assistant.articles.synonyms import Thesaurus, open_thesaurus
 from assistant.config import Settings
 from assistant.index.backends import (
     IndexBackend,
@@ -413,6 +416,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         prior_weight=settings.reader_prior_weight,
         null_weight=settings.reader_null_weight,
         refusal=settings.refusal,
+        synonym_weight=settings.synonym_weight,
     )
 
 
@@ -420,11 +424,20 @@ def answer_model(settings: Settings) -> AnswerModel:
     return AnswerModel.load(settings.answer_model) if settings.answer_model else AnswerModel.load()
 
 
+@lru_cache(maxsize=4)
+def thesaurus(folder: Path | None, senses: int) -> Thesaurus | None:
+    """The WordNet synonyms ``folder`` holds (opened once per process), or none."""
+    return open_thesaurus(folder, senses)
+
+
 def answer_selector(store: Records, settings: Settings) -> AnswerSelector:
     """The selector ``settings`` ask for: with the trained reader (loaded once per process), or
     the feature model alone (``reader="none"``)."""
+    synonyms = thesaurus(settings.wordnet_dir, settings.synonym_senses)
     if settings.reader == "none":
-        return AnswerSelector(store, answer_options(settings), answer_model(settings))
+        return AnswerSelector(
+            store, answer_options(settings), answer_model(settings), thesaurus=synonyms
+        )
     # Imported here: the reader loads torch, which the --workers supervisor never does.
     from assistant.answers.reader.reading import load_reader
 
@@ -435,6 +448,7 @@ def answer_selector(store: Records, settings: Settings) -> AnswerSelector:
         answer_model(settings),
         load_reader(directory, settings.reader_base, settings.reader_int8),
         ReaderCalibration.load(directory),
+        synonyms,
     )
 
 

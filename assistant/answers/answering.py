@@ -25,7 +25,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -43,6 +43,7 @@ from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
+from assistant.articles.synonyms import Thesaurus
 from assistant.articles.terms import STOP_WORDS, content_terms, stem, words
 from assistant.index.backends import Records
 from assistant.index.embedding import Vectors
@@ -88,6 +89,9 @@ class AnswerOptions:
     # Who decides a refusal when the reader is on: "features" (the answerability model over
     # the cheap evidence, and its threshold) or "reader" (its calibrated no-answer margin).
     refusal: str = "features"
+    # How much a question term counts as in a sentence when only a WordNet synonym of it is
+    # ("duties" against "tariffs"); its own stem counts 1.
+    synonym_weight: float = 0.5
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -173,6 +177,19 @@ class QuestionTerms:
     weights: dict[str, float]  # own terms at full weight, follow-up context at half
     own: set[str]
     unknown_share: float
+    synonyms: Mapping[str, frozenset[str]] = field(default_factory=dict)  # stem -> stems
+
+    def matches(self, present: set[str], synonym_weight: float) -> dict[str, float]:
+        """How much each weighted term is in a text of ``present`` stems: 1 as itself,
+        ``synonym_weight`` through a synonym, else 0."""
+        return {
+            t: 1.0
+            if t in present
+            else synonym_weight
+            if self.synonyms.get(t, set()) & present
+            else 0.0
+            for t in self.weights
+        }
 
 
 _LEANS_BACK = re.compile(
@@ -269,9 +286,11 @@ class AnswerSelector:
         model: AnswerModel | None = None,
         reader: Reader | None = None,
         calibration: ReaderCalibration | None = None,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
         self.store = store
         self.options = options
+        self.thesaurus = thesaurus
         self.model = model or AnswerModel.load()
         self.reader = reader
         self.calibration = calibration if reader is not None else None
@@ -330,9 +349,9 @@ class AnswerSelector:
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else best.score - 5.0
         terms = terms or self.question_terms(query)
-        present = set(content_terms(best.sentence.text))
+        matched = terms.matches(set(content_terms(best.sentence.text)), self.options.synonym_weight)
         own_weights = [terms.weights[t] for t in terms.own]
-        missing = [terms.weights[t] for t in terms.own if t not in present]
+        missing = [terms.weights[t] for t in terms.own if not matched[t]]
         qtype = question_type(query.question)
         typed_question = qtype in TYPED_QUESTIONS
         return {
@@ -499,7 +518,13 @@ class AnswerSelector:
                 term = stem(w)
                 weights[term] = max(weights.get(term, 0.0), idf * factor)
         unknown = sum(df.get(w, 0) == 0 for w in own) / len(own) if own else 0.0
-        return QuestionTerms([stem(w) for w in own], weights, {stem(w) for w in own}, unknown)
+        synonyms: dict[str, frozenset[str]] = {}
+        if self.thesaurus is not None:
+            for w in own:
+                synonyms[stem(w)] = synonyms.get(stem(w), frozenset()) | self.thesaurus.synonyms(w)
+        return QuestionTerms(
+            [stem(w) for w in own], weights, {stem(w) for w in own}, unknown, synonyms
+        )
 
     def _features(
         self,
@@ -511,7 +536,7 @@ class AnswerSelector:
         retrieval_gap: float,
     ) -> dict[str, float]:
         sentence_terms = content_terms(sentence.text)
-        present = set(sentence_terms)
+        matched = terms.matches(set(sentence_terms), self.options.synonym_weight)
         total = sum(terms.weights.values()) or 1.0
         typed = qtype in TYPED_QUESTIONS and find_highlight(
             sentence.text, query.text, qtype, sentence.entities
@@ -519,8 +544,8 @@ class AnswerSelector:
         return {
             "cosine": float(np.dot(query_vector, sentence.vector)),
             "cosine_gap": 0.0,  # set once every candidate's cosine is known
-            "coverage": len(terms.own & present) / len(terms.own) if terms.own else 0.0,
-            "coverage_idf": sum(w for t, w in terms.weights.items() if t in present) / total,
+            "coverage": sum(matched[t] for t in terms.own) / len(terms.own) if terms.own else 0.0,
+            "coverage_idf": sum(w * matched[t] for t, w in terms.weights.items()) / total,
             "phrase": _phrase_overlap(terms.ordered, sentence_terms),
             "typed": float(bool(typed)),
             "retrieval_gap": retrieval_gap,
