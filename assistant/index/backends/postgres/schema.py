@@ -102,6 +102,14 @@ CREATE TABLE ingest_log (
     origin text NOT NULL
 );
 """,
+    # BM25 ranks from the postings alone: each carries its passage's length, and an index
+    # holds what scoring reads, so the top passages are found without visiting passages.
+    2: """
+ALTER TABLE passage_terms ADD COLUMN length real;
+UPDATE passage_terms pt SET length = p.length FROM passages p WHERE p.id = pt.passage_id;
+ALTER TABLE passage_terms ALTER COLUMN length SET NOT NULL;
+CREATE INDEX passage_terms_postings ON passage_terms (term) INCLUDE (passage_id, tf, length);
+""",
 }
 
 
