@@ -332,9 +332,7 @@ def bench_backend(
     settings = Settings(corpus_dir=tmp / "corpus", index_dir=tmp / "index")
     if kind == "postgres":
         assert server is not None
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = server.url.rsplit("/", 1)[0] + "/" + name
+        url = server.create_database(name)
         settings = settings.model_copy(
             update={"backend": "postgres", "database_url": SecretStr(url)}
         )

@@ -105,12 +105,7 @@ _databases = itertools.count(1)
 
 def new_database(server: LocalPostgres) -> str:
     """A fresh, empty database on ``server``; returns its URL."""
-    import psycopg
-
-    name = f"test_{next(_databases)}"
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.url.rsplit("/", 1)[0] + "/" + name
+    return server.create_database(f"test_{next(_databases)}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

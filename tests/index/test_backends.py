@@ -254,7 +254,7 @@ def test_a_streaming_replica_serves_what_the_primary_publishes(
     primary = AssistantService.open(settings)  # builds the seeds' version on the primary
     replica_server = postgres_server.replica()
     try:
-        replica_url = replica_server.url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1]
+        replica_url = replica_server.database_url(url.rsplit("/", 1)[1])
         reader = AssistantService.open(
             settings.model_copy(update={"database_read_url": SecretStr(replica_url)})
         )

@@ -101,7 +101,19 @@ class LocalPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{ROLE}@127.0.0.1:{self.port}/postgres"
+        return self.database_url("postgres")
+
+    def database_url(self, name: str) -> str:
+        """The connection URL of database ``name`` on this server."""
+        return f"postgresql://{ROLE}@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, name: str) -> str:
+        """Create the empty database ``name``; returns its URL."""
+        import psycopg  # the postgres extra's dependency, as for the backend itself
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.database_url(name)
 
     @classmethod
     def start(cls) -> Self:
