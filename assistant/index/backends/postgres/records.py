@@ -87,8 +87,8 @@ class PostgresRecords:
     def __init__(self, pool: ConnectionPool[Any], lexical: Lexical = "bm25") -> None:
         self.pool = pool
         self.lexical = lexical
-        # BM25's collection statistics (passage count, mean length) of the newest version:
-        # a scan of every passage row, so computed once per published version.
+        # The collection statistics (passage count, mean length) that BM25 and the answer's
+        # IDF read: a scan of every passage row, so computed once per published version.
         self._statistics: tuple[int, float, float] | None = None
 
     def _all(self, query: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[Row]:
@@ -341,9 +341,8 @@ class PostgresRecords:
             " AS df FROM unnest(%s::text[], %s::text[]) AS w(term, whole)",
             (unique, lexemes),
         )
-        total = self._one("SELECT count(*) AS n FROM passages")
-        assert total is not None
-        return int(total["n"]), {str(r["term"]): int(r["df"]) for r in rows}
+        total, _ = self._collection_statistics()
+        return int(total), {str(r["term"]): int(r["df"]) for r in rows}
 
     def close(self) -> None:
         self.pool.close()
