@@ -24,7 +24,8 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-# WordNet 3.0 (Debian's wordnet-base), for synonyms in answering (ASSISTANT_WORDNET_DIR).
+# WordNet 3.0 (Debian's wordnet-base): synonyms in answering, off unless ASSISTANT_WORDNET_DIR
+# is set; the tests use it.
 WORDNET := /usr/share/wordnet/index.noun
 $(WORDNET):
 	$(SUDO) apt-get install -y -qq --no-install-recommends wordnet-base || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends wordnet-base; }
@@ -32,10 +33,10 @@ $(WORDNET):
 wordnet: $(WORDNET)
 
 # Pictures of the pages at desktop and phone width, light and dark, into docs/screenshots/.
-screenshots: setup browser wordnet
+screenshots: setup browser
 	ASSISTANT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser tests/http/test_browser.py tests/http/test_browser_news.py
 
-run: setup wordnet
+run: setup
 	$(BIN)/assistant serve
 
 lint: setup
