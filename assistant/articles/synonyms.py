@@ -67,6 +67,20 @@ class _SortedIndex:
 
     def synsets(self, lemma: str) -> list[int]:
         """Byte offsets in ``data.<pos>`` of ``lemma``'s synsets, most frequent sense first."""
+        fields = self._fields(lemma)
+        if not fields:
+            return []
+        count, pointers = int(fields[2]), int(fields[3])
+        return [int(f) for f in fields[6 + pointers : 6 + pointers + count]]
+
+    def tagged(self, lemma: str) -> int:
+        """How many of ``lemma``'s senses were seen in WordNet's tagged corpus (0 for rare
+        words: "seism", "yr")."""
+        fields = self._fields(lemma)
+        return int(fields[5 + int(fields[3])]) if fields else 0
+
+    def _fields(self, lemma: str) -> list[bytes]:
+        """The index line of ``lemma``, split (empty when it is not there)."""
         key = lemma.encode("utf-8")
         low, high = self._start, len(self._map)
         while low < high:
@@ -77,9 +91,7 @@ class _SortedIndex:
                 continue
             word = line.split(b" ", 1)[0]
             if word == key:
-                fields = line.split()
-                count, pointers = int(fields[2]), int(fields[3])
-                return [int(f) for f in fields[6 + pointers : 6 + pointers + count]]
+                return line.split()
             if word < key:
                 low = start + len(line) + 1
             else:
@@ -140,6 +152,23 @@ class Thesaurus:
             lemma = raw.decode("utf-8").lower()
             lemmas.append(lemma.split("(", 1)[0])  # adjectives' "(a)", "(p)" markers
         return lemmas
+
+    def alternatives(
+        self, base: str, pos: str, senses: int = 1, familiar: bool = False
+    ) -> list[str]:
+        """Other one-word lemmas of the first ``senses`` senses of ``base`` (a base form of
+        part of speech ``pos``), most frequent sense first, as written (lower case);
+        ``familiar``: only lemmas seen in WordNet's tagged corpus."""
+        found: list[str] = []
+        for offset in self._index[pos].synsets(base.lower())[:senses]:
+            for lemma in self._lemmas(pos, offset):
+                if "_" in lemma or "-" in lemma or lemma in STOP_WORDS or lemma == base:
+                    continue
+                if familiar and not self._index[pos].tagged(lemma):
+                    continue
+                if lemma not in found:
+                    found.append(lemma)
+        return found
 
     def _synonyms(self, word: str) -> frozenset[str]:
         """Stemmed one-word synonyms of ``word`` (lower case), the word's own stem left out."""

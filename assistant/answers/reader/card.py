@@ -53,7 +53,13 @@ def write_card(directory: Path) -> Path:
             if settings.get("perturbed_rate")
             else ""
         )
-        + "; and SQuAD 2.0's own unanswerable questions, below)",
+        + "; and SQuAD 2.0's own unanswerable questions, below)"
+        + (
+            "; answer windows asked in other words too (WordNet synonyms its paragraph does "
+            "not use)"
+            if settings.get("paraphrased_rate")
+            else ""
+        ),
         *[
             f"- the tune half of `{t['file']}`'s articles (sha256 `{t['sha256']}`): "
             f"{t['questions']} questions, {card.get('tune_windows', '?')} windows; its other "

@@ -13,7 +13,8 @@ three ways, since SQuAD 1.1 has no unanswerable questions:
 
 A fourth kind, ``perturbed``, changes the question instead of the text (another name,
 number or antonym, a negation: ``perturbation``) and keeps the window that holds the old
-answer, as SQuAD 2.0's question writers did.
+answer, as SQuAD 2.0's question writers did. A ``paraphrased`` window is an answer window
+asked in other words (``paraphrase``): the answer stays.
 
 A question that SQuAD 2.0 marks unanswerable gives an ``unanswerable`` window of its own
 paragraph: the adversarial case the three above only approximate. Those few real ones come
@@ -37,6 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.answers.reader.paraphrase import Paraphraser
 from assistant.answers.reader.perturbation import Perturber
 
 #: Longest question kept, in tokens; longer ones are cut (SQuAD's 99th percentile is ~30).
@@ -76,7 +78,8 @@ class Window:
     input_ids: tuple[int, ...]
     start: int
     end: int
-    kind: str  # "answer", "removed", "sibling", "elsewhere", "perturbed" or "unanswerable"
+    # "answer", "paraphrased", "removed", "sibling", "elsewhere", "perturbed", "unanswerable"
+    kind: str
 
 
 def read_squad(path: Path) -> list[SquadQuestion]:
@@ -215,6 +218,14 @@ class WindowMaker:
             return None
         return Window(window.input_ids, 0, 0, "perturbed")
 
+    def paraphrased_window(self, item: SquadQuestion, paraphraser: Paraphraser) -> Window | None:
+        """A window holding the answer, asked in words its paragraph does not use."""
+        changed = paraphraser.paraphrase(item.question, item.context)
+        if changed is None:
+            return None
+        window = self.answer_window(replace(item, question=changed))
+        return None if window is None else replace(window, kind="paraphrased")
+
     def unanswerable_window(self, item: SquadQuestion) -> Window:
         """A window of an unanswerable question's own paragraph, at a random place."""
         question = self.question_ids(item.question)
@@ -280,11 +291,14 @@ def training_windows(
     limit: int,
     perturbed_rate: float = 0.0,
     perturber: Perturber | None = None,
+    paraphrased_rate: float = 0.0,
+    paraphraser: Paraphraser | None = None,
 ) -> list[Window]:
     """Up to ``limit`` windows: one answer window per answerable question, and with
     probability ``negative_rate`` one answerless window after it, and with probability
-    ``perturbed_rate`` a ``perturbed`` one; one ``unanswerable`` window per question marked
-    unanswerable."""
+    ``perturbed_rate`` a ``perturbed`` one, and with ``paraphrased_rate`` a ``paraphrased``
+    answer window (the question reworded, ``paraphrase``); one ``unanswerable`` window per
+    question marked unanswerable."""
     items = list(questions)
     maker.rng.shuffle(items)
     by_article: dict[str, list[str]] = {}
@@ -314,4 +328,12 @@ def training_windows(
             perturbed = maker.perturbed_window(item, perturber)
             if perturbed is not None:
                 windows.append(perturbed)
+        if (
+            paraphraser is not None
+            and paraphrased_rate > 0
+            and maker.rng.random() < paraphrased_rate
+        ):
+            paraphrased = maker.paraphrased_window(item, paraphraser)
+            if paraphrased is not None:
+                windows.append(paraphrased)
     return windows[:limit]

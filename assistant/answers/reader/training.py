@@ -44,8 +44,10 @@ from assistant.answers.reader.files import (
     save_reader,
     trained_state,
 )
+from assistant.answers.reader.paraphrase import Paraphraser
 from assistant.answers.reader.perturbation import Perturber, spacy_analyzer
 from assistant.answers.reader.reading import best_token_span, model_inputs
+from assistant.articles.synonyms import DEFAULT_WORDNET, Thesaurus
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -62,6 +64,7 @@ class TrainingSettings:
     weight_decay: float = 0.01
     negative_rate: float = 0.4
     perturbed_rate: float = 0.0  # changed questions (``perturbation``) per answerable question
+    paraphrased_rate: float = 0.0  # reworded questions (``paraphrase``) per answerable question
     held_out_articles: float = 0.02
     seed: int = 17
     checkpoint_every: int = 100
@@ -110,9 +113,11 @@ def train(
     start_from: Path | None = None,
     report: Callable[[Progress], None] | None = None,
     tune_half: Sequence[Path] = (),
+    wordnet: Path = DEFAULT_WORDNET,
 ) -> dict[str, Any]:
     """Train a reader on ``data`` (and the tune half of ``tune_half``) into ``output``;
-    returns its card."""
+    returns its card. ``wordnet``: the WordNet folder that paraphrased questions draw
+    synonyms from (only read when ``settings.paraphrased_rate`` is above 0)."""
     began = time.perf_counter()
     torch.set_num_threads(os.cpu_count() or 1)
     random.seed(settings.seed)
@@ -122,16 +127,24 @@ def train(
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     # Names to swap in are drawn from up to 3,000 training questions; an operator's small
     # set gets perturbations too, from the names it has.
+    analyzer = (
+        spacy_analyzer() if settings.perturbed_rate > 0 or settings.paraphrased_rate > 0 else None
+    )
     perturber = (
         Perturber(
-            spacy_analyzer(),
+            analyzer,
             [
                 q.question
                 for q in random.Random(settings.seed).sample(train_set, min(3000, len(train_set)))
             ],
             random.Random(settings.seed + 7),
         )
-        if settings.perturbed_rate > 0
+        if analyzer is not None and settings.perturbed_rate > 0
+        else None
+    )
+    paraphraser = (
+        Paraphraser(analyzer, Thesaurus(wordnet), random.Random(settings.seed + 11))
+        if analyzer is not None and settings.paraphrased_rate > 0
         else None
     )
     halves = [(q, article_half(q.article)) for path in tune_half for q in read_squad(path)]
@@ -147,6 +160,8 @@ def train(
             2 * len(tuning),
             settings.perturbed_rate,
             perturber,
+            settings.paraphrased_rate,
+            paraphraser,
         )
     ]
     windows = training_windows(
@@ -156,6 +171,8 @@ def train(
         max(0, settings.examples - len(extra)),
         settings.perturbed_rate,
         perturber,
+        settings.paraphrased_rate,
+        paraphraser,
     )
     if extra:
         windows = [*windows, *extra]
