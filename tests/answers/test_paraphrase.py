@@ -83,5 +83,5 @@ def test_paraphrased_windows_keep_the_answer(analyzer: Analyzer, thesaurus: Thes
     answer, paraphrased = windows
     answer_tokens = answer.input_ids[answer.start : answer.end + 1]
     assert paraphrased.input_ids[paraphrased.start : paraphrased.end + 1] == answer_tokens
-    assert tokenizer.decode(answer_tokens) == "november 10"
+    assert tokenizer.decode(list(answer_tokens)) == "november 10"
     assert paraphrased.input_ids != answer.input_ids
