@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # Who refuses: "features" (the answer model's answerability, as without the reader) or
     # "reader" (its no-answer margin, calibrated on SQuAD 2.0 dev-half; refuses far more
     # paraphrases, see docs/evaluation.md).
-    refusal: Literal["features", "reader"] = "features"
+    refusal: Literal["features", "reader", "either"] = "features"
     # Synonyms from WordNet 3.0 (Debian's wordnet-base, /usr/share/wordnet; unset or "" for
     # none, the default): a question's word counts, at synonym_weight, as in a sentence that
     # holds a synonym from its first synonym_senses senses ("duties" in a sentence on

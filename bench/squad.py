@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     parser.add_argument(
         "--refusal",
-        choices=("features", "reader"),
+        choices=("features", "reader", "either"),
         help="who refuses (default: ASSISTANT_REFUSAL or features); 'reader' applies the "
         "calibration.json threshold, fitted by bench/calibrate_reader.py",
     )

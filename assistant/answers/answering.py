@@ -87,7 +87,8 @@ class AnswerOptions:
     # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
     null_weight: float = 0.5
     # Who decides a refusal when the reader is on: "features" (the answerability model over
-    # the cheap evidence, and its threshold) or "reader" (its calibrated no-answer margin).
+    # the cheap evidence, and its threshold), "reader" (its calibrated no-answer margin) or
+    # "either" (the higher of the two, against the answerability model's threshold).
     refusal: str = "features"
     # How much a question term counts as in a sentence when only a WordNet synonym of it is
     # ("duties" against "tariffs"); its own stem counts 1.
@@ -498,13 +499,23 @@ class AnswerSelector:
             end=end,
             passage=read.passage,
             highlight=highlight,
-            confidence=(
-                calibration.confidence(features)
-                if self.options.refusal == "reader"
-                else self.model.answerable.probability(evidence)
-            ),
+            confidence=self._confidence(evidence, features, calibration),
         )
         return Proposal(answer, features)
+
+    def _confidence(
+        self,
+        evidence: Mapping[str, float],
+        features: Mapping[str, float],
+        calibration: ReaderCalibration,
+    ) -> float:
+        """P(right) by whoever refuses: the answer model, the reader's calibrated margin, or
+        for "either" the higher of the two (answered when either is sure enough)."""
+        model = self.model.answerable.probability(evidence)
+        if self.options.refusal == "features":
+            return model
+        reader = calibration.confidence(features)
+        return reader if self.options.refusal == "reader" else max(model, reader)
 
     def question_terms(self, query: Query) -> QuestionTerms:
         """IDF per stemmed question term; context terms of a follow-up count half."""
