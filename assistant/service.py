@@ -430,9 +430,12 @@ def thesaurus(folder: Path | None, senses: int) -> Thesaurus | None:
     return open_thesaurus(folder, senses)
 
 
-def answer_selector(store: Records, settings: Settings) -> AnswerSelector:
+def answer_selector(
+    store: Records, settings: Settings, calibration: ReaderCalibration | None = None
+) -> AnswerSelector:
     """The selector ``settings`` ask for: with the trained reader (loaded once per process), or
-    the feature model alone (``reader="none"``)."""
+    the feature model alone (``reader="none"``). ``calibration``: instead of the reader
+    folder's own (a reader fresh from training has none yet)."""
     synonyms = thesaurus(settings.wordnet_dir, settings.synonym_senses)
     if settings.reader == "none":
         return AnswerSelector(
@@ -447,7 +450,7 @@ def answer_selector(store: Records, settings: Settings) -> AnswerSelector:
         answer_options(settings),
         answer_model(settings),
         load_reader(directory, settings.reader_base, settings.reader_int8),
-        ReaderCalibration.load(directory),
+        calibration or ReaderCalibration.load(directory),
         synonyms,
     )
 

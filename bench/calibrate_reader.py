@@ -47,7 +47,7 @@ from assistant.evaluation import best_score
 from assistant.index.embedding import Embedder
 from assistant.index.segments import IndexDirectory
 from assistant.index.store import Store
-from assistant.service import answer_model, answer_options, retrieval_options
+from assistant.service import answer_selector, retrieval_options
 
 
 def collect(
@@ -90,22 +90,6 @@ def collect(
     return rows
 
 
-def uncalibrated(store: Store, settings: Settings) -> AnswerSelector:
-    """The service's selector with the reader of ``settings.reader_dir``, whatever its
-    calibration file holds (none, for a reader fresh from training): only the reader's
-    evidence is read here, never its confidence."""
-    from assistant.answers.reader.reading import load_reader
-
-    assert settings.reader_dir is not None
-    return AnswerSelector(
-        store,
-        answer_options(settings),
-        answer_model(settings),
-        load_reader(settings.reader_dir, settings.reader_base, settings.reader_int8),
-        ReaderCalibration((0.0,) * len(CALIBRATION_FEATURES), 0.0, 0.5),
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -132,7 +116,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         manifest = index_squad(articles, directory, settings, embedder)
         store = Store(directory.store_path)
         retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
-        selector = uncalibrated(store, settings)
+        # Only the reader's evidence is read here, never its confidence: any calibration
+        # serves, so a reader fresh from training (no calibration.json yet) is fitted too.
+        uncalibrated = ReaderCalibration((0.0,) * len(CALIBRATION_FEATURES), 0.0, 0.5)
+        selector = answer_selector(store, settings, uncalibrated)
         passage_ids, _ = store.live_vectors("passages")
         by_article: dict[str, list[Candidate]] = {}
         for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
