@@ -64,6 +64,14 @@ class Answer:
     passage: PassageRecord | None
     highlight: Highlight | None
     confidence: float
+    # The answer model's P(right), where another model's refusal set ``confidence``: news
+    # ranking compares answers by it, whoever refuses (None: ``confidence`` is that already).
+    match: float | None = None
+
+    @property
+    def strength(self) -> float:
+        """How well the answer matches, by the answer model: what answers are ranked by."""
+        return self.confidence if self.match is None else self.match
 
 
 #: Answers at least this confident are called a strong match.
@@ -500,6 +508,7 @@ class AnswerSelector:
             passage=read.passage,
             highlight=highlight,
             confidence=self._confidence(evidence, features, calibration),
+            match=self.model.answerable.probability(evidence),
         )
         return Proposal(answer, features)
 

@@ -174,7 +174,7 @@ def news_answer(
         for a in by_article
         if a.answered
         and a.passage is not None
-        and (a.passage.article_id != own or a.confidence > best.confidence)
+        and (a.passage.article_id != own or a.strength > best.strength)
         and a is not best
     ]
     chosen = _choose(time, best, answering, placed or {}, unsure)
@@ -201,13 +201,13 @@ def _choose(
 ) -> Answer:
     # Only a strong match may replace the best answer by its date: a weak one is as often
     # an answer to another question.
-    strong = [a for a in answering if a.confidence >= STRONG_MATCH]
+    strong = [a for a in answering if a.strength >= STRONG_MATCH]
     if time.focus is TimeFocus.LATEST:
         # Or one that matches about as well as the best answer, its span read as surely.
         close = [
             a
             for a in answering
-            if a.confidence >= best.confidence - CLOSE_MATCH
+            if a.strength >= best.strength - CLOSE_MATCH
             and a.passage is not None
             and a.passage.article_id not in unsure
         ]
