@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 
 from assistant.answers.answering import STRONG_MATCH, Answer, AnswerSelector
 from assistant.answers.conversation import Query
-from assistant.answers.question_time import QuestionTime, TimeFocus, placed_at, question_time
+from assistant.answers.question_time import (
+    QuestionTime,
+    TimeFocus,
+    placed_at,
+    question_time,
+    without_time,
+)
 from assistant.answers.retrieval import Candidate
 from assistant.answers.summary import (
     SummarySentence,
@@ -100,11 +106,16 @@ class NewsAnswerer:
         ``placed``: for an undated article (by id), the day it was written on or after;
         ``events``: the day a named event happened, by its name, as the articles tell."""
         time = question_time(query.question, reference)
+        # The dates choose by the time the question names; its sentences are matched
+        # without those words (an event's name stays: it says what is asked about).
+        asked = without_time(query.question, time)
         if time.event and events is not None:
             day = events(time.event)
             if day is not None:
                 time = placed_at(time, day)
         summary_question = is_summary_question(query.question)
+        if asked != query.question:
+            query = Query(asked, query.text.replace(query.question, asked))
         groups = articles_of(candidates, self.articles)
         # Each article's own answer matters only where dates can tell them apart: with fewer
         # than two dated articles the best answer stands, and the reader reads once.

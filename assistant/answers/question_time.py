@@ -78,9 +78,13 @@ _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
 # "on Sept. 19", "on 19 September", "on September 19, 2025", "after the September 19 call"
+# "the talks of Oct. 25-26", "in the week of 25-26 October": a range of days in one month.
 _DAY_NAMED = re.compile(
-    rf"\b(?P<prep>on|by|since|until|before|after)\s+(?:the\s+)?(?:(?P<day_a>[0-3]?\d)(?:st|nd|rd|th)?\s+{_MONTH}"
-    rf"|{_MONTH.replace('month', 'month_b')}\s+(?P<day_b>[0-3]?\d)(?:st|nd|rd|th)?\b)"
+    rf"\b(?P<prep>on|by|since|until|before|after|of|in|during)\s+(?:the\s+)?"
+    rf"(?:(?P<day_a>[0-3]?\d)(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<last_a>[0-3]?\d)(?:st|nd|rd|th)?)?"
+    rf"\s+{_MONTH}"
+    rf"|{_MONTH.replace('month', 'month_b')}\s+(?P<day_b>[0-3]?\d)(?:st|nd|rd|th)?"
+    rf"(?:\s*[-–]\s*(?P<last_b>[0-3]?\d)(?:st|nd|rd|th)?)?\b)"
     rf"(?:,?\s+{_YEAR})?",
     re.IGNORECASE,
 )
@@ -174,13 +178,16 @@ def _named_time(question: str, reference: dt.date | None) -> QuestionTime | None
     if match:
         month = _MONTHS[(match["month"] or match["month_b"]).lower()]
         day = int(match["day_a"] or match["day_b"])
-        year = _year_of(match["year"], month, day, reference)
+        last = int(match["last_a"] or match["last_b"] or day)
+        year = _year_of(match["year"], month, last, reference)
         if year is not None:
             try:
-                date = dt.date(year, month, day)
+                start, end = dt.date(year, month, day), dt.date(year, month, last)
             except ValueError:
                 return None
-            return _bounded(match["prep"], date, date, match.group(0))
+            if end < start:
+                return None
+            return _bounded(match["prep"], start, end, match.group(0))
         return QuestionTime(TimeFocus.NAMED, phrase=match.group(0))
     match = _MONTH_NAMED.search(question)
     if match:
@@ -261,3 +268,24 @@ def _last(unit: str, reference: dt.date) -> tuple[dt.date, dt.date]:
         end = reference.replace(day=1) - dt.timedelta(days=1)
         return end.replace(day=1), end
     return dt.date(reference.year - 1, 1, 1), dt.date(reference.year - 1, 12, 31)
+
+
+def without_time(question: str, time: QuestionTime) -> str:
+    """``question`` without the words that name its time ("in mid-October", "of Oct. 25-26"),
+    for matching it against sentences: the articles' dates choose by the time, and a sentence
+    that answers rarely repeats the question's date (measured on eval/news_questions.yaml)."""
+    if time.focus is not TimeFocus.NAMED or time.event or not time.phrase:
+        return question
+    at = question.find(time.phrase)
+    if at < 0:
+        return question
+    end = at + len(time.phrase)
+    if re.match(r"\s*\w", question[end:]):
+        # The date names a thing ("after the September 19 call"): keep "after the".
+        lead = re.match(r"\w+\s+the\s+", time.phrase, re.IGNORECASE)
+        at += lead.end() if lead else 0
+    rest = question[:at] + question[end:]
+    # "In September, when was …" keeps neither the comma nor a doubled space.
+    rest = re.sub(r"^\s*,\s*", "", rest)
+    rest = re.sub(r"\s+([,?.!])", r"\1", re.sub(r"\s{2,}", " ", rest)).strip()
+    return rest[:1].upper() + rest[1:] if rest else question

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.answers.question_time import TimeFocus, placed_at, question_time
+from assistant.answers.question_time import TimeFocus, placed_at, question_time, without_time
 
 NEWEST = dt.date(2025, 12, 24)
 D = dt.date
@@ -57,6 +57,9 @@ def test_past_questions_without_a_time_have_no_preference(question: str) -> None
         ("What was the tariff before November?", None, D(2025, 10, 31)),
         ("What has changed since October?", D(2025, 10, 1), None),
         ("What was agreed by Nov. 1?", None, D(2025, 11, 1)),
+        # A range of days in one month.
+        ("What did the talks of Oct. 25-26 produce?", D(2025, 10, 25), D(2025, 10, 26)),
+        ("Where did they meet on 30–31 October?", D(2025, 10, 30), D(2025, 10, 31)),
         # The newest article's own month is this year's.
         ("What happened in December?", D(2025, 12, 1), D(2025, 12, 31)),
     ],
@@ -161,3 +164,33 @@ def test_after_a_day_includes_that_days_news() -> None:
     assert (placed.start, placed.end) == (D(2025, 9, 19), None)
     month = question_time("What was agreed after September?", NEWEST)
     assert (month.start, month.end) == (D(2025, 10, 1), None)
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        (
+            "What did China start charging US vessels in mid-October?",
+            "What did China start charging US vessels?",
+        ),
+        ("In September, when was the meeting expected?", "When was the meeting expected?"),
+        ("What did the talks of Oct. 25-26 produce?", "What did the talks produce?"),
+        ("Who met in October 2025 at the summit?", "Who met at the summit?"),
+        # The date names a thing: the thing stays.
+        ("After the September 19 call, what did Trump say?", "After the call, what did Trump say?"),
+        # No named time, or an event's name (it says what is asked about): unchanged.
+        ("What is the tariff now?", "What is the tariff now?"),
+        (
+            "Before the Busan summit, where were they to meet?",
+            "Before the Busan summit, where were they to meet?",
+        ),
+    ],
+)
+def test_the_named_time_is_left_out_of_what_sentences_are_matched_against(
+    question: str, asked: str
+) -> None:
+    assert without_time(question, question_time(question, NEWEST)) == asked
+
+
+def test_a_backwards_day_range_names_no_time() -> None:
+    assert question_time("What happened on Oct. 31-30?", NEWEST).focus is not TimeFocus.NAMED
