@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
 from assistant.answers.conversation import Query, Turn, build_query
-from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day
+from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day, matched_query
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.reader.card import DEFAULT_READER
 from assistant.answers.retrieval import (
@@ -226,11 +226,12 @@ class AssistantService:
 
         snapshot = self.snapshot()
         query = build_query(question, list(history))
-        query_vector = self.embedder.encode_one(query.text)
-        lap("embed")
-        candidates = snapshot.retriever.run(query.text, query_vector, top_k)
-        lap("retrieve")
         version = snapshot.manifest.version
+        matched = matched_query(query, self._newest_date(version))
+        query_vector = self.embedder.encode_one(matched.text)
+        lap("embed")
+        candidates = snapshot.retriever.run(matched.text, query_vector, top_k)
+        lap("retrieve")
         news = self.answerer.run(
             query,
             query_vector,

@@ -102,20 +102,18 @@ class NewsAnswerer:
         placed: Callable[[str], dt.date | None] | None = None,
         events: Callable[[str], dt.date | None] | None = None,
     ) -> NewsAnswer:
-        """``reference``: the newest article's date, where "in September" is placed;
+        """``query``: as asked (its time is read from it; ``query_vector`` and ``candidates``
+        are of :func:`matched_query`'s); ``reference``: the newest article's date, where
+        "in September" is placed;
         ``placed``: for an undated article (by id), the day it was written on or after;
         ``events``: the day a named event happened, by its name, as the articles tell."""
         time = question_time(query.question, reference)
-        # The dates choose by the time the question names; its sentences are matched
-        # without those words (an event's name stays: it says what is asked about).
-        asked = without_time(query.question, time)
         if time.event and events is not None:
             day = events(time.event)
             if day is not None:
                 time = placed_at(time, day)
         summary_question = is_summary_question(query.question)
-        if asked != query.question:
-            query = Query(asked, query.text.replace(query.question, asked))
+        query = matched_query(query, reference)
         groups = articles_of(candidates, self.articles)
         # Each article's own answer matters only where dates can tell them apart: with fewer
         # than two dated articles the best answer stands, and the reader reads once.
@@ -151,6 +149,16 @@ class NewsAnswerer:
             if best_margin is not None and margin < min(0.0, best_margin)
         }
         return news_answer(time, best, by_article, after, unsure)
+
+
+def matched_query(query: Query, reference: dt.date | None) -> Query:
+    """``query`` as its passages are retrieved and its sentences matched: without the words
+    that name its time (``question_time.without_time``; an event's name stays, as it says
+    what is asked about). The dates choose by the time instead."""
+    asked = without_time(query.question, question_time(query.question, reference))
+    if asked == query.question:
+        return query
+    return Query(asked, query.text.replace(query.question, asked))
 
 
 def articles_of(candidates: Sequence[Candidate], limit: int) -> list[list[Candidate]]:
