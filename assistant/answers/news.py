@@ -8,7 +8,8 @@ the time the question asks about (``question_time``):
 - ``LATEST``: the newest dated article that answers; an undated one counts from the
   latest day it reports something as done on (``dates.reported_after``: it was written
   then or later), never shown as its date;
-- ``NAMED``: the best-ranked article published within the named time (or up to
+- ``NAMED``: the best-ranked article published (an undated one: placed) within the named
+  time (or up to
   :data:`REPORTING_DAYS` after it, as news of an event comes out after it), else the one
   published nearest after its start. A named event ("before the Busan summit") is placed
   on the first day a dated article reports it as done (:func:`event_day`);
@@ -115,9 +116,19 @@ class NewsAnswerer:
         summary_question = is_summary_question(query.question)
         query = matched_query(query, reference)
         groups = articles_of(candidates, self.articles)
+        # Undated articles are placed after the last day they report as done, where the
+        # question has a time to place them in.
+        after: dict[str, dt.date] = {}
+        if placed is not None and time.focus is not TimeFocus.ANY:
+            for group in groups:
+                passage = group[0].passage
+                if not passage.published and passage.article_id not in after:
+                    day = placed(passage.article_id)
+                    if day is not None:
+                        after[passage.article_id] = day
         # Each article's own answer matters only where dates can tell them apart: with fewer
-        # than two dated articles the best answer stands, and the reader reads once.
-        dated = sum(1 for group in groups if group[0].passage.published)
+        # than two dated (or placed) articles the best answer stands, and the reader reads once.
+        dated = sum(1 for g in groups if g[0].passage.published or g[0].passage.article_id in after)
         groups = groups if dated >= 2 and not summary_question else []
         proposals = self.selector.propose_each(query, query_vector, [candidates, *groups])
         best = self.selector.decide(proposals[0])
@@ -129,8 +140,7 @@ class NewsAnswerer:
                 return NewsAnswer(best, time, as_of=max(dates, default=None), summary=sentences)
         # Another article's answer counts only if its text answers (AnswerSelector.answers).
         by_article = [p.answer for p in proposals[1:] if p and self.selector.answers(p)]
-        after: dict[str, dt.date] = {}
-        if placed is not None and time.focus is TimeFocus.LATEST:
+        if placed is not None and time.focus is not TimeFocus.ANY:
             for a in [best, *by_article]:
                 if a.passage and not a.passage.published and a.passage.article_id not in after:
                     day = placed(a.passage.article_id)
@@ -236,7 +246,9 @@ def _choose(
             return best
         newest = max(d for _, d in known)
         return next(a for a, d in known if d == newest)  # the best-ranked of the newest day
-    dated = [(a, d) for a in strong if (d := _date(a)) is not None]
+    # An undated article counts from the day it is placed after: near enough to when it
+    # was written for a named period (it reports that day's news as done).
+    dated = [(a, d) for a in strong if (d := _date(a, placed)) is not None]
     if not dated:
         return best
     if time.focus is TimeFocus.NAMED and (time.start or time.end):

@@ -9,9 +9,10 @@ nothing states the date it stays unknown; it is never today's date.
 
 An undated article can still be placed *after* a day: one that reports something as done
 on a day ("Reuters reported on November 21", "spoke by phone on Monday, November 24",
-"following the October 30 meeting") was written on that day or later
-(:func:`reported_after`). That bound orders an undated article among dated ones for a
-question about the present state; it is never shown as the article's date.
+"following the October 30 meeting", "On the evening of September 15 ... told reporters")
+was written on that day or later (:func:`reported_after`). That bound orders an undated
+article among dated ones for a question about the present state or a named time; it is
+never shown as the article's date.
 """
 
 from __future__ import annotations
@@ -126,10 +127,11 @@ def publication_date(stated: str | None, url: str | None, text: str) -> str | No
 
 # A past-tense verb, then up to six words, then "on [weekday,] Month Day[, Year]": something
 # reported as done that day. "-ed" words of five letters or more, and common irregular ones.
-_PAST_VERB = (
-    r"(?P<verb>[a-z]{3,}ed|said|spoke|met|began|took|made|told|held|gave|came|went|sent|"
-    r"won|lost|paid|sold|bought|hit|cut|set|put|struck|signed|wrote|rose|fell)"
+_PAST_VERBS = (
+    r"[a-z]{3,}ed|said|spoke|met|began|took|made|told|held|gave|came|went|sent|"
+    r"won|lost|paid|sold|bought|hit|cut|set|put|struck|signed|wrote|rose|fell"
 )
+_PAST_VERB = rf"(?P<verb>{_PAST_VERBS})"
 _WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
 
 
@@ -144,7 +146,11 @@ def _month_day(suffix: str) -> str:
 _REPORTED_ON = re.compile(
     rf"\b{_PAST_VERB}\b(?P<between>(?:\s+[\w,’'.-]+){{0,6}}?)\s+on\s+(?:the\s+)?"
     rf"{_WEEKDAY}{_month_day('')}"
-    rf"|\b(?:following|after|since)\s+(?:the\s+)?{_WEEKDAY}{_month_day('_b')}",
+    rf"|\b(?:following|after|since)\s+(?:the\s+)?{_WEEKDAY}{_month_day('_b')}"
+    # A sentence that opens on the day, its past-tense verb after it: "On the evening of
+    # September 15 in Madrid, Li Chenggang ... told reporters".
+    rf"|(?:^|(?<=[.!?]\s)|(?<=\n))On\s+(?:the\s+(?:morning|afternoon|evening|night)\s+of\s+)?"
+    rf"{_WEEKDAY}{_month_day('_c')}(?P<lead>[^.!?\n]{{0,160}}?)\b(?P<verb_c>{_PAST_VERBS})\b",
     re.IGNORECASE,
 )
 # What makes the verb's date one still to come: "scheduled ... on", "expected to ... on".
@@ -165,6 +171,12 @@ def reported_after(text: str, reference: dt.date) -> dt.date | None:
             if match["verb"].lower() in _NOT_DONE or near & (_FUTURE_WORDS | _NOT_DONE):
                 continue
             month, day, year = match["month"], match["day"], match["year"]
+        elif match["verb_c"]:
+            before = match["lead"].split()[-2:]
+            near = {w.strip(",.").lower() for w in before}
+            if match["verb_c"].lower() in _NOT_DONE or near & (_FUTURE_WORDS | _NOT_DONE):
+                continue
+            month, day, year = match["month_c"], match["day_c"], match["year_c"]
         else:
             month, day, year = match["month_b"], match["day_b"], match["year_b"]
         number = _MONTHS[month[:3].lower()]

@@ -118,6 +118,11 @@ def test_an_undated_article_counts_from_the_day_it_reports_as_done() -> None:
     # Placed before the newest dated article, it stays behind it.
     early = news_answer(LATEST, NOVEMBER, [NOVEMBER, later], {"later": dt.date(2025, 10, 1)})
     assert early.answer is NOVEMBER
+    # For a named time too: placed in September, it is September's answer.
+    september = QuestionTime(TimeFocus.NAMED, dt.date(2025, 9, 1), dt.date(2025, 9, 30))
+    placed = {"later": dt.date(2025, 9, 15)}
+    assert news_answer(september, NOVEMBER, [NOVEMBER, later], placed).answer is later
+    assert news_answer(september, NOVEMBER, [NOVEMBER, later]).answer is not later
 
 
 def test_the_best_answer_is_its_articles_answer_when_more_confident() -> None:

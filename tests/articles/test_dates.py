@@ -103,6 +103,11 @@ def test_html_metadata_date() -> None:
         ("Trump and Xi spoke by phone on Monday, November 24, on trade.", dt.date(2025, 11, 24)),
         ("Beijing began designing it following the October 30 meeting.", dt.date(2025, 10, 30)),
         ("The ministry announced on Sunday November 9 a suspension.", dt.date(2025, 11, 9)),
+        (
+            "On the evening of September 15 in Madrid, the vice minister told reporters so.",
+            dt.date(2025, 9, 15),
+        ),
+        ("Talks went well. On Oct. 14, China placed five firms on a list.", dt.date(2025, 10, 14)),
         # The latest such day, a stated year as stated.
         ("It said on Oct. 9 it acted; it confirmed on Nov. 5, 2025 it did.", dt.date(2025, 11, 5)),
         # A day after the newest news, without a year, is last year's.
@@ -121,6 +126,8 @@ def test_an_undated_article_is_placed_after_what_it_reports_as_done(
         "The deal will be finalised on January 22.",
         "The meeting is scheduled on October 31.",
         "They agreed to meet on Oct. 30.",
+        "On Oct. 30, the two leaders are expected to meet.",
+        "On Nov. 10 the tariffs will be lowered.",
         "The talks of Oct. 25-26 ended well.",
         "It was announced on Dec. 30, 2025.",  # after the newest news: not done yet
         "No day is named here at all.",
