@@ -206,6 +206,11 @@ _ENTITY_LABELS: dict[QuestionType, frozenset[str]] = {
 TYPED_QUESTIONS = frozenset(_SPAN_PATTERNS)
 
 
+def has_answer_form(text: str, qtype: QuestionType) -> bool:
+    """True when ``text`` holds an answer of the form ``qtype`` asks for (a date for "when")."""
+    return any(pattern.search(text) for pattern in _SPAN_PATTERNS.get(qtype, ()))
+
+
 def find_highlight(
     sentence: str, question: str, qtype: QuestionType, entities: Sequence[Entity] = ()
 ) -> Highlight | None:

@@ -53,6 +53,13 @@ class _Call:
     texts: Sequence[str]
 
 
+@dataclass(frozen=True)
+class _Window:
+    packed: list[int]  # [CLS] question [SEP] text tokens [SEP]
+    offsets: list[tuple[int, int]]  # character offsets of the text tokens
+    first: int  # index of the first text token in ``packed``
+
+
 class TransformerReader:
     """Reads (question, texts) with a span model in batched forward passes."""
 
@@ -84,35 +91,18 @@ class TransformerReader:
             release_free_memory()  # else the heap keeps the largest pass it ever saw
 
     def _read_together(self, calls: list[_Call]) -> list[list[Reading]]:
-        windows: list[tuple[list[int], list[tuple[int, int]], int, int]] = []
+        windows: list[_Window] = []
         owners: list[tuple[int, int]] = []  # (call, text) of each window
         for c, call in enumerate(calls):
-            question = self.tokenizer(call.question, add_special_tokens=False)["input_ids"]
-            question = question[:MAX_QUESTION_TOKENS]
-            budget = max(8, self.max_length - len(question) - 3)
-            encoded = self.tokenizer(
-                list(call.texts), add_special_tokens=False, return_offsets_mapping=True
-            )
-            for t, (ids, offsets) in enumerate(
-                zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
-            ):
-                for begin in _window_starts(len(ids), budget, self.stride):
-                    packed = [
-                        self.tokenizer.cls_token_id,
-                        *question,
-                        self.tokenizer.sep_token_id,
-                        *ids[begin : begin + budget],
-                        self.tokenizer.sep_token_id,
-                    ]
-                    context_offsets = [tuple(o) for o in offsets[begin : begin + budget]]
-                    windows.append((packed, context_offsets, len(question) + 2, begin))
-                    owners.append((c, t))
-        start_logits, end_logits = self._forward([w[0] for w in windows])
+            for t, text_windows in enumerate(self._windows(call.question, call.texts)):
+                windows.extend(text_windows)
+                owners.extend((c, t) for _ in text_windows)
+        start_logits, end_logits = self._forward([w.packed for w in windows])
         best: dict[tuple[int, int], Reading] = {}
-        for row, ((_, offsets, first, _begin), owner) in enumerate(
-            zip(windows, owners, strict=True)
-        ):
-            reading = self._best_in_window(start_logits[row], end_logits[row], offsets, first)
+        for row, (window, owner) in enumerate(zip(windows, owners, strict=True)):
+            reading = self._best_in_window(
+                start_logits[row], end_logits[row], window.offsets, window.first
+            )
             known = best.get(owner)
             if known is None:
                 best[owner] = reading
@@ -125,6 +115,55 @@ class TransformerReader:
                     min(known.null_score, reading.null_score),
                 )
         return [[best[(c, t)] for t in range(len(call.texts))] for c, call in enumerate(calls)]
+
+    def ranked_spans(self, question: str, text: str, count: int) -> list[tuple[int, int, float]]:
+        """The ``count`` best (start, end, score) character spans of ``text``, best first, over
+        all its windows (for benches that compare ways of choosing among them)."""
+        windows = self._windows(question, [text])[0]
+        start_logits, end_logits = on_model_thread(
+            lambda: self._forward([w.packed for w in windows])
+        )
+        spans: dict[tuple[int, int], float] = {}
+        for row, window in enumerate(windows):
+            n = len(window.offsets)
+            if n == 0:
+                continue
+            for i, j, score in ranked_token_spans(
+                start_logits[row][window.first : window.first + n],
+                end_logits[row][window.first : window.first + n],
+                self.max_answer_tokens,
+                count,
+            ):
+                span = (window.offsets[i][0], window.offsets[j][1])
+                spans[span] = max(score, spans.get(span, float("-inf")))
+        ranked = sorted(spans.items(), key=lambda item: -item[1])[:count]
+        return [(start, end, score) for (start, end), score in ranked]
+
+    def _windows(self, question: str, texts: Sequence[str]) -> list[list[_Window]]:
+        """Each text's windows: the question, then as much of the text as fits."""
+        asked = self.tokenizer(question, add_special_tokens=False)["input_ids"]
+        asked = asked[:MAX_QUESTION_TOKENS]
+        budget = max(8, self.max_length - len(asked) - 3)
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        windows: list[list[_Window]] = []
+        for ids, offsets in zip(encoded["input_ids"], encoded["offset_mapping"], strict=True):
+            windows.append(
+                [
+                    _Window(
+                        packed=[
+                            self.tokenizer.cls_token_id,
+                            *asked,
+                            self.tokenizer.sep_token_id,
+                            *ids[begin : begin + budget],
+                            self.tokenizer.sep_token_id,
+                        ],
+                        offsets=[tuple(o) for o in offsets[begin : begin + budget]],
+                        first=len(asked) + 2,
+                    )
+                    for begin in _window_starts(len(ids), budget, self.stride)
+                ]
+            )
+        return windows
 
     def _forward(self, inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.inference_mode():
@@ -166,13 +205,23 @@ def best_token_span(
     start_logits: torch.Tensor, end_logits: torch.Tensor, max_tokens: int
 ) -> tuple[int, int, float]:
     """(first, last, score) of the best span of at most ``max_tokens`` tokens, first <= last."""
+    return ranked_token_spans(start_logits, end_logits, max_tokens, 1)[0]
+
+
+def ranked_token_spans(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, max_tokens: int, count: int
+) -> list[tuple[int, int, float]]:
+    """The ``count`` best (first, last, score) spans of at most ``max_tokens`` tokens."""
     n = len(start_logits)
     scores = start_logits[:, None] + end_logits[None, :]
     ones = torch.ones((n, n), dtype=torch.bool)
     allowed = torch.triu(ones) & ~torch.triu(ones, diagonal=max_tokens)
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    i, j = divmod(int(torch.argmax(scores)), n)
-    return i, j, float(scores[i, j])
+    flat = scores.masked_fill(~allowed, float("-inf")).flatten()
+    top = torch.topk(flat, min(count, int(allowed.sum())))
+    return [
+        (int(index) // n, int(index) % n, float(value))
+        for value, index in zip(top.values, top.indices, strict=True)
+    ]
 
 
 def _quantised(model: Any) -> Any:
