@@ -28,9 +28,12 @@ count that gives about that many passages. For each it prints
 * the index size on disk (postgres: ``pg_database_size``, indexes included);
 * a real ``assistant serve`` on that index: its resident memory (VmRSS) after 10 warm-up and
   90 ``/ask`` requests, ``/ask`` p50 / p95 over HTTP at concurrency 1 (30 SQuAD questions of
-  the corpus's paragraphs, 3 rounds), and the wall time of ``POST /api/articles`` adding one
-  seed article under a new URL (the first, which loads the entity recognizer, and the median
-  of the next three).
+  the corpus's paragraphs, ``--rounds`` rounds, 3 by default), and the wall time of
+  ``POST /api/articles`` adding one seed article under a new URL (the first, which loads the
+  entity recognizer, and the median of the next three). With more than one round, each
+  round's p50 is printed too, and on postgres what the database did in the background
+  between rounds (checkpoints, autovacuum workers): whether a slow first round after a build
+  is work left over from the build.
 
 ``--faiss``: FAISS alone (no model, 2 OpenMP threads), unit vectors of dimension 384,
 clustered by default (drawn around a few thousand random centres plus anisotropic noise, then
@@ -89,7 +92,7 @@ from tests.servers import start_server  # noqa: E402 (needs the repository root 
 Matrix = npt.NDArray[np.float32]
 
 QUESTION_COUNT = 30
-ROUNDS = 3
+DEFAULT_ROUNDS = 3
 WARM_UP_ASKS = 10
 INGEST_REPEATS = 3
 TOKEN = "scale-bench-token"
@@ -139,6 +142,26 @@ class CorpusRow:
     errors: int = 0
     ingest_first_ms: float = 0.0
     ingest_ms: float = 0.0
+    round_p50: list[float] = field(default_factory=list)
+    background: list[str] = field(default_factory=list)  # postgres, one entry per round
+
+
+#: What PostgreSQL does on its own: checkpoints written, autovacuum workers running.
+_BACKGROUND_SQL = """
+SELECT (SELECT num_timed + num_requested FROM pg_stat_checkpointer),
+       (SELECT buffers_written FROM pg_stat_checkpointer),
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker')
+"""
+
+
+def background_activity(settings: Settings) -> tuple[int, int, int] | None:
+    """(checkpoints, checkpoint buffers written, autovacuum workers now), postgres only."""
+    if settings.database_url is None:
+        return None
+    with psycopg.connect(settings.database_url.get_secret_value()) as conn:
+        row = conn.execute(_BACKGROUND_SQL).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def passages_per_article(texts: Sequence[str], settings: Settings) -> float:
@@ -268,7 +291,9 @@ def status_mb(pid: int, key: str) -> float:
     raise RuntimeError(f"no {key} for process {pid}")
 
 
-def exercise_server(row: CorpusRow, settings: Settings, tmp: Path, questions: list[str]) -> None:
+def exercise_server(
+    row: CorpusRow, settings: Settings, tmp: Path, questions: list[str], rounds: int
+) -> None:
     """Memory, /ask latency and one ingest against a real server; fills ``row``."""
     corpus_dir = tmp / "server-corpus"
     corpus_dir.mkdir()
@@ -282,16 +307,27 @@ def exercise_server(row: CorpusRow, settings: Settings, tmp: Path, questions: li
         for question in (questions * 2)[:WARM_UP_ASKS]:
             client.post("/ask", json={"question": question})
         latencies: list[float] = []
-        for _ in range(ROUNDS):
+        before = background_activity(settings)
+        for _ in range(rounds):
+            this_round: list[float] = []
             for question in questions:
                 started = time.perf_counter()
                 response = client.post("/ask", json={"question": question})
-                latencies.append((time.perf_counter() - started) * 1000.0)
+                this_round.append((time.perf_counter() - started) * 1000.0)
                 row.asked += 1
                 if response.status_code != 200:
                     row.errors += 1
                 elif response.json()["answered"]:
                     row.answered += 1
+            latencies.extend(this_round)
+            row.round_p50.append(percentile(this_round, 50))
+            after = background_activity(settings)
+            if before is not None and after is not None:
+                row.background.append(
+                    f"{after[0] - before[0]} checkpoints ({after[1] - before[1]} buffers), "
+                    f"{after[2]} autovacuum workers"
+                )
+            before = after
         row.rss_mb = status_mb(pid, "VmRSS")
         row.ask_p50, row.ask_p95 = percentile(latencies, 50), percentile(latencies, 95)
         timings: list[float] = []
@@ -354,7 +390,10 @@ def index_mb(settings: Settings) -> float:
 
 
 def corpus_part(
-    sizes: Sequence[int], rate_sample: int = 0, backends: Sequence[str] = ("sqlite",)
+    sizes: Sequence[int],
+    rate_sample: int = 0,
+    backends: Sequence[str] = ("sqlite",),
+    rounds: int = DEFAULT_ROUNDS,
 ) -> None:
     settings = Settings()
     texts = paragraphs()
@@ -366,7 +405,7 @@ def corpus_part(
     print(f"# corpus part, {dt.datetime.now().isoformat(timespec='minutes')}")
     print(
         f"synthetic articles of 2 SQuAD paragraphs: {ratio:.2f} passages per article; "
-        f"{len(questions)} questions x {ROUNDS} rounds at concurrency 1 "
+        f"{len(questions)} questions x {rounds} rounds at concurrency 1 "
         f"(after {WARM_UP_ASKS} warm-up asks)"
     )
     rows: list[CorpusRow] = []
@@ -382,7 +421,7 @@ def corpus_part(
                     articles = synthetic(row.articles, texts)
                     build(row, articles, settings, backend, embedder, rate_sample)
                     row.index_mb = index_mb(settings)
-                    exercise_server(row, settings, Path(name), questions)
+                    exercise_server(row, settings, Path(name), questions, rounds)
                     print(
                         f"  {kind} size {size}: {row.articles} articles built in "
                         f"{row.build_s:.1f} s, whole row {time.perf_counter() - started:.0f} s",
@@ -433,6 +472,14 @@ def print_corpus_table(rows: Sequence[CorpusRow]) -> None:
             f"{r.rss_after_ingest_mb:.0f}",
         ]
         print("| " + " | ".join(cells) + " |")
+    if any(len(r.round_p50) > 1 for r in rows):
+        print()
+        print("/ask p50 by round (ms), and on postgres what ran in the background during it:")
+        for r in rows:
+            print(f"  {r.backend} {r.passages}:")
+            for k, p50 in enumerate(r.round_p50):
+                extra = f"; {r.background[k]}" if k < len(r.background) else ""
+                print(f"    round {k + 1}: {p50:.1f}{extra}")
     print()
     print("build stages (s):")
     for r in rows:
@@ -788,6 +835,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=["sqlite"],
         help="corpus part: the backends, each size on each in turn",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=DEFAULT_ROUNDS,
+        help="corpus part: rounds of the questions over HTTP (p50 per round if more than one)",
+    )
     parser.add_argument("--faiss-sizes", type=int, nargs="+", default=[100000, 1000000])
     data = parser.add_mutually_exclusive_group()
     data.add_argument("--clustered", dest="clustered", action="store_true", default=True)
@@ -805,9 +858,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--hnsw-1m", action="store_true", help="build HNSW even above --hnsw-budget (1M vectors)"
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     both = not args.corpus and not args.faiss
     if args.corpus or both:
-        corpus_part(args.sizes, args.rate_sample, args.backend)
+        corpus_part(args.sizes, args.rate_sample, args.backend, args.rounds)
     if args.faiss or both:
         faiss_part(args.faiss_sizes, args.clustered, args)
 
