@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     reader_dir: Path | None = None
     reader_base: str = PACKAGED_MODEL
     sentences_read: int = Field(default=2, ge=1, le=20)
+    # Each read sentence is widened with its paragraph's neighbours up to this many characters
+    # (0: the sentence and the one before it only).
+    reader_context_chars: int = Field(default=0, ge=0, le=4000)
     # Quantise the reader's linear layers to int8 when it loads (faster on CPU).
     reader_int8: bool = False
     # The answer is in the text whose reader span score plus this weight times the cheap

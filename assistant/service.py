@@ -414,6 +414,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(
         min_confidence=settings.min_confidence,
         sentences_read=settings.sentences_read,
+        reading_context_chars=settings.reader_context_chars,
         prior_weight=settings.reader_prior_weight,
         null_weight=settings.reader_null_weight,
         refusal=settings.refusal,

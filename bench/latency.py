@@ -131,7 +131,12 @@ def reader_floor(service: AssistantService, questions: Sequence[str]) -> float |
         query = Query(question=question, text=question)
         vector = service.embedder.encode_one(question)
         candidates = service.snapshot().retriever.run(question, vector, 3)
-        texts = [t.text for t in reading_texts(selector.rank(query, vector, candidates), 2)]
+        ranked = selector.rank(query, vector, candidates)
+        options = selector.options
+        texts = [
+            t.text
+            for t in reading_texts(ranked, options.sentences_read, options.reading_context_chars)
+        ]
         reader.read(question, texts)  # warm
         started = time.perf_counter()
         reader.read(question, texts)

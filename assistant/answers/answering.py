@@ -90,6 +90,9 @@ class AnswerOptions:
     min_confidence: float | None = None  # None: the calibration's or answer model's threshold
     passages_considered: int = 5
     sentences_read: int = 2  # the best sentences (by the cheap ranker) the reader reads
+    # Each widened with its paragraph's neighbours up to this many characters (0: the
+    # sentence and the one before it only).
+    reading_context_chars: int = 0
     prior_weight: float = 2.0  # weight of the cheap ranker's score beside the reader's
     # Weight of the reader's no-answer score of a text against it when choosing which text
     # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
@@ -242,33 +245,61 @@ class ReadText:
         return self.passage.text[self.start - offset : self.end - offset]
 
 
-def reading_texts(ranked: list[ScoredSentence], count: int) -> list[ReadText]:
+def reading_texts(
+    ranked: list[ScoredSentence], count: int, context_chars: int = 0
+) -> list[ReadText]:
     """What the reader reads: the ``count`` best sentences, each with the sentence before it
-    in its paragraph (a pronoun's referent, a date set earlier), overlaps merged."""
+    in its paragraph (a pronoun's referent, a date set earlier), overlaps merged.
+
+    ``context_chars`` widens each stretch with the paragraph's next and earlier sentences in
+    turn, while it stays within that many characters: the reader was trained on windows of
+    about that much text, and on a lone sentence it leans towards "no answer"."""
     sentences: dict[tuple[int, int], SentenceRecord] = {
         (s.passage.id, s.sentence.ordinal): s.sentence for s in ranked
     }
     stretches: dict[int, list[tuple[int, int, float]]] = {}
     passages: dict[int, PassageRecord] = {}
     for scored in ranked[:count]:
-        sentence = scored.sentence
-        before = sentences.get((scored.passage.id, sentence.ordinal - 1))
-        start = (
-            before.start if before and before.paragraph == sentence.paragraph else sentence.start
-        )
+        start, end = _stretch(scored, sentences, context_chars)
         passages[scored.passage.id] = scored.passage
-        stretches.setdefault(scored.passage.id, []).append((start, sentence.end, scored.score))
+        stretches.setdefault(scored.passage.id, []).append((start, end, scored.score))
     texts: list[ReadText] = []
     for passage_id, found in stretches.items():
         merged: list[tuple[int, int, float]] = []
         for start, end, score in sorted(found):
             if merged and start <= merged[-1][1]:
-                last = merged[-1]
-                merged[-1] = (last[0], max(last[1], end), max(last[2], score))
+                last_merged = merged[-1]
+                merged[-1] = (last_merged[0], max(last_merged[1], end), max(last_merged[2], score))
             else:
                 merged.append((start, end, score))
         texts.extend(ReadText(passages[passage_id], s, e, p) for s, e, p in merged)
     return texts
+
+
+def _stretch(
+    scored: ScoredSentence,
+    sentences: Mapping[tuple[int, int], SentenceRecord],
+    context_chars: int,
+) -> tuple[int, int]:
+    """Article offsets of a best sentence with the one before it, grown by its paragraph's
+    next and earlier sentences in turn while the whole stays within ``context_chars``."""
+    sentence = scored.sentence
+
+    def neighbour(ordinal: int) -> SentenceRecord | None:
+        found = sentences.get((scored.passage.id, ordinal))
+        return found if found is not None and found.paragraph == sentence.paragraph else None
+
+    first = neighbour(sentence.ordinal - 1) or sentence
+    last = sentence
+    grown = True
+    while grown:
+        grown = False
+        after, before = neighbour(last.ordinal + 1), neighbour(first.ordinal - 1)
+        if after is not None and after.end - first.start <= context_chars:
+            last, grown = after, True
+        if before is not None and last.end - before.start <= context_chars:
+            first, grown = before, True
+    return first.start, last.end
 
 
 @dataclass(frozen=True)
@@ -416,7 +447,10 @@ class AnswerSelector:
                 else None
                 for r in rankings
             ]
-        texts = [reading_texts(r, self.options.sentences_read) for r in rankings]
+        texts = [
+            reading_texts(r, self.options.sentences_read, self.options.reading_context_chars)
+            for r in rankings
+        ]
         # A text that two groups share is read once.
         distinct = list(dict.fromkeys(t.text for group in texts for t in group))
         read = dict(zip(distinct, self.reader.read(query.text, distinct), strict=True))
