@@ -40,6 +40,7 @@ from assistant.answers.answer_types import (
     question_type,
 )
 from assistant.answers.conversation import Query
+from assistant.answers.metonyms import alias_terms, read_as_countries
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
@@ -190,13 +191,15 @@ class QuestionTerms:
     own: set[str]
     unknown_share: float
     synonyms: Mapping[str, frozenset[str]] = field(default_factory=dict)  # stem -> stems
+    # A capital's stem -> its country's names, each as stems ("washington" -> {"us"}, ...).
+    aliases: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
 
     def matches(self, present: set[str], synonym_weight: float) -> dict[str, float]:
-        """How much each weighted term is in a text of ``present`` stems: 1 as itself,
-        ``synonym_weight`` through a synonym, else 0."""
+        """How much each weighted term is in a text of ``present`` stems: 1 as itself or as
+        the country its capital stands for, ``synonym_weight`` through a synonym, else 0."""
         return {
             t: 1.0
-            if t in present
+            if t in present or any(name <= present for name in self.aliases.get(t, ()))
             else synonym_weight
             if self.synonyms.get(t, set()) & present
             else 0.0
@@ -453,7 +456,7 @@ class AnswerSelector:
         ]
         # A text that two groups share is read once.
         distinct = list(dict.fromkeys(t.text for group in texts for t in group))
-        read = dict(zip(distinct, self.reader.read(query.text, distinct), strict=True))
+        read = self._read(query.text, distinct)
         return [
             self._read_answer(
                 query,
@@ -467,6 +470,19 @@ class AnswerSelector:
             else None
             for ranked, group in zip(rankings, texts, strict=True)
         ]
+
+    def _read(self, question: str, texts: list[str]) -> dict[str, Reading]:
+        """Each text's reading, the question asked of it with a capital that stands for its
+        country read as the country the text names (``metonyms``); one reader call per
+        distinct wording, nearly always one."""
+        assert self.reader is not None
+        by_wording: dict[str, list[str]] = {}
+        for text in texts:
+            by_wording.setdefault(read_as_countries(question, [text]), []).append(text)
+        read: dict[str, Reading] = {}
+        for wording, group in by_wording.items():
+            read.update(zip(group, self.reader.read(wording, group), strict=True))
+        return read
 
     def _sentence_answer(
         self, query: Query, ranked: list[ScoredSentence], evidence: dict[str, float]
@@ -576,8 +592,9 @@ class AnswerSelector:
         if self.thesaurus is not None:
             for w in own:
                 synonyms[stem(w)] = synonyms.get(stem(w), frozenset()) | self.thesaurus.synonyms(w)
+        aliases = {t: names for t in weights if (names := alias_terms().get(t))}
         return QuestionTerms(
-            [stem(w) for w in own], weights, {stem(w) for w in own}, unknown, synonyms
+            [stem(w) for w in own], weights, {stem(w) for w in own}, unknown, synonyms, aliases
         )
 
     def _features(

@@ -1,0 +1,94 @@
+"""Capitals that stand for their countries, as news writing uses them.
+
+"Talks between Washington and Beijing", "what does Beijing accuse Washington of": a question
+in news style names a government by its capital where the article that answers says "the
+United States" or "China". Read literally, the capital is a name the text never gives, which
+is exactly what the reader learned to refuse (SQuAD 2.0's unanswerable questions swap in a
+name the paragraph lacks): "what duties does washington charge on goods from india" has a
+no-answer margin of -7.5 on "The United States is already slapping an additional 25% tariff
+on Indian products.", and +2.8 asked with "the us".
+
+So a capital that a text does not name, where that text names its country, is read as the
+country, in the text's own words; a text that names the capital itself (a meeting *in*
+Washington) keeps it. The cheap evidence counts the country's name as the capital
+(:func:`alias_terms`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+from assistant.articles.terms import content_terms, stem
+
+#: Capitals used for their governments, and their country's names, most usual first.
+COUNTRY_OF_CAPITAL: Mapping[str, tuple[str, ...]] = {
+    "Washington": ("the United States", "the U.S.", "the US", "America"),
+    "Beijing": ("China",),
+    "Moscow": ("Russia",),
+    "Tokyo": ("Japan",),
+    "Seoul": ("South Korea",),
+    "Pyongyang": ("North Korea",),
+    "New Delhi": ("India",),
+    "Brussels": ("the European Union", "the EU"),
+    "Kyiv": ("Ukraine",),
+    "Taipei": ("Taiwan",),
+    "Ottawa": ("Canada",),
+    "Mexico City": ("Mexico",),
+    "Brasilia": ("Brazil",),
+    "Canberra": ("Australia",),
+    "Tehran": ("Iran",),
+    "Berlin": ("Germany",),
+    "Paris": ("France",),
+    "London": ("Britain", "the United Kingdom", "the UK"),
+    "Madrid": ("Spain",),
+    "Rome": ("Italy",),
+    "Ankara": ("Turkey",),
+    "Riyadh": ("Saudi Arabia",),
+    "Jakarta": ("Indonesia",),
+    "Hanoi": ("Vietnam",),
+    "Kuala Lumpur": ("Malaysia",),
+    "Islamabad": ("Pakistan",),
+    "Jerusalem": ("Israel",),
+}
+
+
+def _named(name: str, ignore_case: bool) -> re.Pattern[str]:
+    """``name`` as whole words ("the U.S." found as "U.S.")."""
+    words = re.escape(name.removeprefix("the ")).replace(r"\ ", r"\s+")
+    return re.compile(rf"(?<![\w.]){words}(?!\w|\.\w)", re.IGNORECASE if ignore_case else 0)
+
+
+# Questions are often typed in lower case; articles write names with capitals ("us" is a word).
+_CAPITALS = {capital: _named(capital, ignore_case=True) for capital in COUNTRY_OF_CAPITAL}
+_COUNTRIES = {
+    capital: [(name, _named(name, ignore_case=False)) for name in names]
+    for capital, names in COUNTRY_OF_CAPITAL.items()
+}
+
+
+def read_as_countries(question: str, texts: Sequence[str]) -> str:
+    """``question`` with each capital that no text names replaced by its country's name as
+    the texts give it (the first name any text holds); unchanged when no text names the
+    country either."""
+    resolved = question
+    for capital, pattern in _CAPITALS.items():
+        if not pattern.search(resolved) or any(pattern.search(t) for t in texts):
+            continue
+        names = _COUNTRIES[capital]
+        named = next((n for n, country in names if any(country.search(t) for t in texts)), None)
+        if named is not None:
+            resolved = pattern.sub(named, resolved)
+    return resolved
+
+
+@lru_cache(maxsize=1)
+def alias_terms() -> dict[str, tuple[frozenset[str], ...]]:
+    """Stem of a one-word capital -> its country's names, each as the stems it is made of
+    (a sentence holding all the stems of one name names the country)."""
+    return {
+        stem(capital.lower()): tuple(frozenset(content_terms(name)) for name in names)
+        for capital, names in COUNTRY_OF_CAPITAL.items()
+        if " " not in capital
+    }

@@ -1,0 +1,49 @@
+"""Capitals read as the countries they stand for, only where the text names the country."""
+
+from __future__ import annotations
+
+from assistant.answers.answering import QuestionTerms
+from assistant.answers.metonyms import alias_terms, read_as_countries
+from assistant.articles.terms import content_terms
+
+TARIFF = "The United States is already slapping an additional 25% tariff on Indian products."
+
+
+def test_a_capital_the_text_lacks_is_read_as_the_country_in_the_texts_own_words() -> None:
+    assert (
+        read_as_countries("what duties does washington charge on goods from india", [TARIFF])
+        == "what duties does the United States charge on goods from india"
+    )
+    assert (
+        read_as_countries("What does Beijing accuse Washington of?", ["China says the U.S. lies."])
+        == "What does China accuse the U.S. of?"
+    )
+
+
+def test_a_capital_the_text_names_is_kept() -> None:
+    question = "who plays go-between for washington and beijing"
+    text = "Spain is playing mediator between Washington and Beijing."
+    assert read_as_countries(question, [text]) == question
+
+
+def test_nothing_changes_when_the_text_names_neither() -> None:
+    question = "What did Washington say?"
+    assert read_as_countries(question, ["They told us nothing."]) == question  # "us" is a word
+    assert read_as_countries(question, []) == question
+
+
+def test_a_capital_is_a_whole_word() -> None:
+    question = "Who is Denzel Washingtonian?"
+    assert read_as_countries(question, [TARIFF]) == question
+
+
+def test_the_cheap_evidence_counts_the_country_as_its_capital() -> None:
+    terms = QuestionTerms(
+        ["washington", "tarif"],
+        {"washington": 3.0, "tarif": 1.0},
+        {"washington", "tarif"},
+        0.0,
+        aliases={"washington": alias_terms()["washington"]},
+    )
+    assert terms.matches(set(content_terms(TARIFF)), 0.5) == {"washington": 1.0, "tarif": 1.0}
+    assert terms.matches(set(content_terms("A tariff on India.")), 0.5)["washington"] == 0.0
