@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from assistant.articles.terms import content_terms, stem
 
@@ -71,16 +71,37 @@ _COUNTRIES = {
 def read_as_countries(question: str, texts: Sequence[str]) -> str:
     """``question`` with each capital that no text names replaced by its country's name as
     the texts give it (the first name any text holds); unchanged when no text names the
-    country either."""
+    country either, and where the capital is part of a longer name ("the Washington Post",
+    "George Washington")."""
     resolved = question
     for capital, pattern in _CAPITALS.items():
-        if not pattern.search(resolved) or any(pattern.search(t) for t in texts):
+        if not any(_standing_alone(m) for m in pattern.finditer(resolved)) or any(
+            pattern.search(t) for t in texts
+        ):
             continue
         names = _COUNTRIES[capital]
         named = next((n for n, country in names if any(country.search(t) for t in texts)), None)
         if named is not None:
-            resolved = pattern.sub(named, resolved)
+            resolved = pattern.sub(partial(_replaced, named), resolved)
     return resolved
+
+
+_NEXT_NAME = re.compile(r"\s+[A-Z]")
+_PREVIOUS_NAME = re.compile(r"\b[A-Z][\w.]*\s+$")
+
+
+def _replaced(name: str, match: re.Match[str]) -> str:
+    return name if _standing_alone(match) else match[0]
+
+
+def _standing_alone(match: re.Match[str]) -> bool:
+    """Whether a capital found in a question is not part of a longer name: no capitalised
+    word right after it, nor right before it unless that word opens the question."""
+    text, start, end = match.string, match.start(), match.end()
+    if _NEXT_NAME.match(text, end):
+        return False
+    before = _PREVIOUS_NAME.search(text[:start])
+    return before is None or before.start() == len(text) - len(text.lstrip())
 
 
 @lru_cache(maxsize=1)

@@ -47,3 +47,15 @@ def test_the_cheap_evidence_counts_the_country_as_its_capital() -> None:
     )
     assert terms.matches(set(content_terms(TARIFF)), 0.5) == {"washington": 1.0, "tarif": 1.0}
     assert terms.matches(set(content_terms("A tariff on India.")), 0.5)["washington"] == 0.0
+
+
+def test_a_capital_inside_a_longer_name_is_kept() -> None:
+    for question in (
+        "What did the Washington Post report?",
+        "What did George Washington say about tariffs?",
+    ):
+        assert read_as_countries(question, [TARIFF]) == question
+    assert (
+        read_as_countries("Washington charges what on Indian goods?", [TARIFF])
+        == "the United States charges what on Indian goods?"
+    )
