@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from assistant.answers.answering import QuestionTerms
+from assistant.answers.conversation import Query
 from assistant.answers.metonyms import alias_terms, read_as_countries
+from assistant.answers.reader.reading import Reading
 from assistant.articles.terms import content_terms
+from assistant.config import Settings
+from assistant.service import AssistantService, answer_selector
 
 TARIFF = "The United States is already slapping an additional 25% tariff on Indian products."
 
@@ -59,3 +66,31 @@ def test_a_capital_inside_a_longer_name_is_kept() -> None:
         read_as_countries("Washington charges what on Indian goods?", [TARIFF])
         == "the United States charges what on Indian goods?"
     )
+
+
+class AskedReader:
+    """The real reader, with the questions it was asked."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.asked: list[str] = []
+
+    def read(self, question: str, texts: Sequence[str]) -> list[Reading]:
+        self.asked.append(question)
+        readings: list[Reading] = self.reader.read(question, texts)
+        return readings
+
+
+def test_the_reader_is_asked_about_the_country_and_finds_the_answer(
+    service: AssistantService, settings: Settings
+) -> None:
+    question = "what duties does washington charge on goods from india"
+    selector = answer_selector(service.store, settings)
+    reader = AskedReader(selector.reader)
+    selector.reader = reader
+    vector = service.embedder.encode_one(question)
+    candidates = service.snapshot().retriever.run(question, vector, 3)
+    proposal = selector.propose(Query(question, question), vector, candidates)
+    assert proposal is not None and proposal.answer.highlight is not None
+    assert any("the United States" in asked for asked in reader.asked)
+    assert "25%" in proposal.answer.highlight.text
