@@ -40,7 +40,7 @@ from assistant.answers.answer_types import (
     question_type,
 )
 from assistant.answers.conversation import Query
-from assistant.answers.metonyms import alias_terms, read_as_countries
+from assistant.answers.metonyms import country_terms, read_as_countries
 from assistant.answers.reader.calibration import ReaderCalibration
 from assistant.answers.retrieval import Candidate
 from assistant.articles.entities import Entity
@@ -271,8 +271,8 @@ def reading_texts(
         merged: list[tuple[int, int, float]] = []
         for start, end, score in sorted(found):
             if merged and start <= merged[-1][1]:
-                last_merged = merged[-1]
-                merged[-1] = (last_merged[0], max(last_merged[1], end), max(last_merged[2], score))
+                last = merged[-1]
+                merged[-1] = (last[0], max(last[1], end), max(last[2], score))
             else:
                 merged.append((start, end, score))
         texts.extend(ReadText(passages[passage_id], s, e, p) for s, e, p in merged)
@@ -592,7 +592,7 @@ class AnswerSelector:
         if self.thesaurus is not None:
             for w in own:
                 synonyms[stem(w)] = synonyms.get(stem(w), frozenset()) | self.thesaurus.synonyms(w)
-        aliases = {t: names for t in weights if (names := alias_terms().get(t))}
+        aliases = {t: n for t, n in country_terms(query.question).items() if t in weights}
         return QuestionTerms(
             [stem(w) for w in own], weights, {stem(w) for w in own}, unknown, synonyms, aliases
         )

@@ -11,7 +11,7 @@ on Indian products.", and +2.8 asked with "the us".
 So a capital that a text does not name, where that text names its country, is read as the
 country, in the text's own words; a text that names the capital itself (a meeting *in*
 Washington) keeps it. The cheap evidence counts the country's name as the capital
-(:func:`alias_terms`).
+(:func:`country_terms`).
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ _COUNTRIES = {
 def read_as_countries(question: str, texts: Sequence[str]) -> str:
     """``question`` with each capital that no text names replaced by its country's name as
     the texts give it (the first name any text holds); unchanged when no text names the
-    country either, and where the capital is part of a longer name ("the Washington Post",
-    "George Washington")."""
+    country either, where the capital is part of a longer name ("the Washington Post",
+    "George Washington"), and where it is a place ("in Madrid", "the Madrid talks")."""
     resolved = question
     for capital, pattern in _CAPITALS.items():
         if not any(_standing_alone(m) for m in pattern.finditer(resolved)) or any(
@@ -88,6 +88,16 @@ def read_as_countries(question: str, texts: Sequence[str]) -> str:
 
 _NEXT_NAME = re.compile(r"\s+[A-Z]")
 _PREVIOUS_NAME = re.compile(r"\b[A-Z][\w.]*\s+$")
+# A capital as a place, not an actor: "in Madrid", "the Madrid talks", "after the London round".
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|at|to|from|near|into|outside|inside|via|around|across|toward|towards)\s+$",
+    re.IGNORECASE,
+)
+_EVENT_AFTER = re.compile(
+    r"(?:'s)?\s+(?:talks|meeting|meetings|summit|round|visit|trip|conference|negotiations|"
+    r"agreement|accord|deal|framework|consensus|declaration|truce)\b",
+    re.IGNORECASE,
+)
 
 
 def _replaced(name: str, match: re.Match[str]) -> str:
@@ -95,21 +105,32 @@ def _replaced(name: str, match: re.Match[str]) -> str:
 
 
 def _standing_alone(match: re.Match[str]) -> bool:
-    """Whether a capital found in a question is not part of a longer name: no capitalised
-    word right after it, nor right before it unless that word opens the question."""
+    """Whether a capital found in a question stands for its government: not part of a longer
+    name (no capitalised word right after it, nor right before it unless that word opens the
+    question), and not a place ("in Madrid", "the Madrid talks")."""
     text, start, end = match.string, match.start(), match.end()
-    if _NEXT_NAME.match(text, end):
+    if _NEXT_NAME.match(text, end) or _EVENT_AFTER.match(text, end):
+        return False
+    if _PLACE_BEFORE.search(text[:start]):
         return False
     before = _PREVIOUS_NAME.search(text[:start])
     return before is None or before.start() == len(text) - len(text.lstrip())
 
 
-@lru_cache(maxsize=1)
-def alias_terms() -> dict[str, tuple[frozenset[str], ...]]:
-    """Stem of a one-word capital -> its country's names, each as the stems it is made of
-    (a sentence holding all the stems of one name names the country)."""
+def country_terms(question: str) -> dict[str, tuple[frozenset[str], ...]]:
+    """For each capital that stands for its government in ``question``: its stem -> its
+    country's names, each as the stems it is made of (a sentence holding all the stems of
+    one name names the country)."""
     return {
-        stem(capital.lower()): tuple(frozenset(content_terms(name)) for name in names)
+        stem(capital.lower()): _name_terms()[capital]
+        for capital, pattern in _CAPITALS.items()
+        if " " not in capital and any(_standing_alone(m) for m in pattern.finditer(question))
+    }
+
+
+@lru_cache(maxsize=1)
+def _name_terms() -> dict[str, tuple[frozenset[str], ...]]:
+    return {
+        capital: tuple(frozenset(content_terms(name)) for name in names)
         for capital, names in COUNTRY_OF_CAPITAL.items()
-        if " " not in capital
     }

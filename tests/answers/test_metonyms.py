@@ -7,7 +7,7 @@ from typing import Any
 
 from assistant.answers.answering import QuestionTerms
 from assistant.answers.conversation import Query
-from assistant.answers.metonyms import alias_terms, read_as_countries
+from assistant.answers.metonyms import country_terms, read_as_countries
 from assistant.answers.reader.reading import Reading
 from assistant.articles.terms import content_terms
 from assistant.config import Settings
@@ -50,10 +50,22 @@ def test_the_cheap_evidence_counts_the_country_as_its_capital() -> None:
         {"washington": 3.0, "tarif": 1.0},
         {"washington", "tarif"},
         0.0,
-        aliases={"washington": alias_terms()["washington"]},
+        aliases=country_terms("what duties does washington charge"),
     )
     assert terms.matches(set(content_terms(TARIFF)), 0.5) == {"washington": 1.0, "tarif": 1.0}
     assert terms.matches(set(content_terms("A tariff on India.")), 0.5)["washington"] == 0.0
+    assert country_terms("Who met in Washington?") == {}
+
+
+def test_a_capital_as_a_place_is_kept() -> None:
+    text = "Spain hosts the talks."
+    for question in (
+        "What was agreed in Madrid?",
+        "What was agreed at the Madrid talks?",
+        "Who flew to Madrid?",
+    ):
+        assert read_as_countries(question, [text]) == question
+    assert read_as_countries("What does Madrid want?", [text]) == "What does Spain want?"
 
 
 def test_a_capital_inside_a_longer_name_is_kept() -> None:
