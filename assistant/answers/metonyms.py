@@ -75,9 +75,7 @@ def read_as_countries(question: str, texts: Sequence[str]) -> str:
     "George Washington"), and where it is a place ("in Madrid", "the Madrid talks")."""
     resolved = question
     for capital, pattern in _CAPITALS.items():
-        if not any(_standing_alone(m) for m in pattern.finditer(resolved)) or any(
-            pattern.search(t) for t in texts
-        ):
+        if not _stands_for_government(pattern, resolved) or any(pattern.search(t) for t in texts):
             continue
         names = _COUNTRIES[capital]
         named = next((n for n, country in names if any(country.search(t) for t in texts)), None)
@@ -98,6 +96,11 @@ _EVENT_AFTER = re.compile(
     r"agreement|accord|deal|framework|consensus|declaration|truce)\b",
     re.IGNORECASE,
 )
+
+
+def _stands_for_government(capital: re.Pattern[str], question: str) -> bool:
+    """Whether ``question`` uses the capital at least once for its government."""
+    return any(_standing_alone(m) for m in capital.finditer(question))
 
 
 def _replaced(name: str, match: re.Match[str]) -> str:
@@ -124,7 +127,7 @@ def country_terms(question: str) -> dict[str, tuple[frozenset[str], ...]]:
     return {
         stem(capital.lower()): _name_terms()[capital]
         for capital, pattern in _CAPITALS.items()
-        if " " not in capital and any(_standing_alone(m) for m in pattern.finditer(question))
+        if " " not in capital and _stands_for_government(pattern, question)
     }
 
 
