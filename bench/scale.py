@@ -60,6 +60,7 @@ import itertools
 import json
 import math
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -68,6 +69,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import faiss
@@ -361,8 +363,28 @@ def postgres_server(wanted: bool) -> Iterator[LocalPostgres | None]:
     if not wanted:
         yield None
         return
-    with LocalPostgres.start() as server:
+    with LocalPostgres.start() as server, _stopped_on_signal(server):
         yield server
+
+
+@contextmanager
+def _stopped_on_signal(server: LocalPostgres) -> Iterator[None]:
+    """An interrupt or SIGTERM stops ``server`` first: unwinding may then wait on threads
+    (spaCy's, mid-build) for a long time, and the server must not outlive the run. A second
+    signal ends the process outright."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_DFL)
+        server.stop()
+        raise SystemExit(128 + signum)
+
+    previous = {each: signal.signal(each, stop) for each in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 @contextmanager
