@@ -9,6 +9,7 @@ The package reads like the pipeline, data flowing one way, down this list:
     service.py   the one object the faces call; evaluation.py measures answers through it
     http/        the faces over HTTP (api, admin, web, guards, schemas, ...)
     cli.py       the face in the terminal; watch.py, the face on corpus/ (``serve --watch``)
+    feeds/       the face on RSS and Atom feeds: subscriptions, polite polling, live ingest
 
 A module may import from its own stage and from the stages listed before it, never from one
 listed after it (``tests/test_layers.py`` checks every module). ``config.py``, the settings,

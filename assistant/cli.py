@@ -1,4 +1,4 @@
-"""CLI: `assistant index | ingest | remove | ask | eval | serve`, thin over the service."""
+"""CLI: `assistant index | ingest | remove | ask | eval | serve | feeds`, thin over the service."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from assistant.articles.corpus import ArticleError, iter_article_files, load_art
 from assistant.articles.entities import EntityModelError
 from assistant.articles.synonyms import WordNetError
 from assistant.config import PACKAGED_MODEL, Settings, get_settings
+from assistant.feeds.polling import PollReport
+from assistant.feeds.subscriptions import FeedError, Subscriptions, parse_every, poll_now, when
 from assistant.http.observability import configure_logging
 from assistant.index.backends import open_backend
 from assistant.index.embedding import ModelLoadError
@@ -45,6 +47,11 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+feeds_app = typer.Typer(
+    help="RSS and Atom feeds whose new articles arrive by themselves (`serve` polls them).",
+    no_args_is_help=True,
+)
+app.add_typer(feeds_app, name="feeds")
 
 IndexDirOption = Annotated[
     Path | None,
@@ -513,9 +520,12 @@ def serve(
         watcher = CorpusWatcher(service, settings.corpus_dir, settings.watch_interval)
         watcher.start()
         errors.print(f"watching {settings.corpus_dir} for new and changed articles")
+    if settings.feed_poll:
+        errors.print("polling the feeds (`assistant feeds list`) when they are due")
     try:
         if workers == 1 and service is not None:
-            uvicorn.run(create_app(settings, service), **server_options)
+            app_ = create_app(settings, service, poll_feeds=settings.feed_poll)
+            uvicorn.run(app_, **server_options)
         else:
             # Each worker process opens the same index version from disk and follows CURRENT
             # like any reader; options reach them through the environment.
@@ -525,7 +535,7 @@ def serve(
                 ASSISTANT_LOG_FORMAT="json" if settings.log_format != "text" else "text",
             )
             uvicorn.run(
-                "assistant.http.api:create_app",
+                "assistant.http.api:serve_app",
                 factory=True,
                 workers=workers,
                 **server_options,
@@ -533,6 +543,183 @@ def serve(
     finally:
         if watcher is not None:
             watcher.stop()
+
+
+# -- feeds ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _subscriptions(settings: Settings) -> Iterator[Subscriptions]:
+    """The feeds of the index ``settings`` name, without loading the model."""
+    try:
+        backend = open_backend(settings)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        yield Subscriptions(backend, settings)
+    finally:
+        backend.close()
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's address (http or https).")],
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every", help="How often to poll it: 90s, 15m, 1h, 1d (default 15m; at least 60s)."
+        ),
+    ] = None,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Subscribe to an RSS or Atom feed; a running `assistant serve` polls it at once."""
+    settings = _settings(index_dir)
+    _setup_logging(settings)
+    with _subscriptions(settings) as subscriptions:
+        try:
+            feed, added = subscriptions.add(url, parse_every(every) if every else None)
+        except FeedError as exc:
+            raise _fail(str(exc)) from exc
+    minutes = feed.every_seconds / 60
+    if not added:
+        console.print(f"feed {feed.id} is {escape(feed.url)} already (every {minutes:g} min)")
+        return
+    console.print(
+        f"added feed {feed.id}: {escape(feed.url)}, polled every {minutes:g} min "
+        f"(by `assistant serve`, at once; or now: `assistant feeds poll {feed.id}`)"
+    )
+
+
+@feeds_app.command("list")
+def feeds_list(index_dir: IndexDirOption = None) -> None:
+    """The feeds with their state: when last checked and read, errors, articles brought."""
+    from rich.table import Table
+
+    settings = _settings(index_dir)
+    _setup_logging(settings)
+    with _subscriptions(settings) as subscriptions:
+        feeds = subscriptions.list()
+    if not feeds:
+        console.print("no feeds yet: `assistant feeds add URL`")
+        return
+    table = Table(title=f"feeds · {settings.backend_location}")
+    for column, justify in (
+        ("id", "right"),
+        ("feed", "left"),
+        ("every", "right"),
+        ("articles", "right"),
+        ("last checked", "left"),
+        ("last read", "left"),
+        ("next poll", "left"),
+        ("last error", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for feed in feeds:
+        name = f"{escape(feed.title)}\n[dim]{escape(feed.url)}[/]" if feed.title else feed.url
+        error = f"[red]{escape(feed.last_error)}[/]" if feed.last_error else ""
+        table.add_row(
+            str(feed.id),
+            name,
+            f"{feed.every_seconds / 60:g} min",
+            str(feed.articles),
+            when(feed.last_checked),
+            when(feed.last_ok),
+            "at once" if feed.next_poll is None else when(feed.next_poll),
+            error,
+        )
+    console.print(table)
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    feed_ids: Annotated[list[int], typer.Argument(help="Ids of the feeds (`feeds list`).")],
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Unsubscribe from feeds; the articles they brought stay (`assistant remove ID`)."""
+    settings = _settings(index_dir)
+    _setup_logging(settings)
+    missing = []
+    with _subscriptions(settings) as subscriptions:
+        for feed_id in feed_ids:
+            if subscriptions.remove(feed_id):
+                console.print(f"removed feed {feed_id}")
+            else:
+                missing.append(feed_id)
+    for feed_id in missing:
+        errors.print(f"[yellow]no feed with id {feed_id}[/]")
+    if missing:
+        raise typer.Exit(code=1)
+
+
+@feeds_app.command("poll")
+def feeds_poll(
+    feed_id: Annotated[
+        int | None, typer.Argument(help="The feed to poll now (default: every due feed).")
+    ] = None,
+    every_feed: Annotated[
+        bool, typer.Option("--all", help="Poll every feed now, due or not.")
+    ] = False,
+    index_dir: IndexDirOption = None,
+    corpus_dir: CorpusDirOption = None,
+) -> None:
+    """Poll feeds now and ingest what is new (for cron: without an id, the due feeds)."""
+    from assistant.feeds.polling import is_due, utc_now
+
+    settings = _settings(index_dir, corpus_dir)
+    _setup_logging(settings)
+    with _opened(settings) as service:
+        subscriptions = Subscriptions(service.backend, settings)
+        if feed_id is not None:
+            if subscriptions.get(feed_id) is None:
+                raise _fail(f"no feed with id {feed_id}")
+            chosen = [feed_id]
+        else:
+            now = utc_now()
+            chosen = [f.id for f in subscriptions.list() if every_feed or is_due(f, now)]
+        if not chosen:
+            console.print("no feed is due (`assistant feeds poll --all` polls them all now)")
+            return
+        reports = []
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        ) as bar:
+            for chosen_id in chosen:
+                task = bar.add_task(f"feed {chosen_id}: reading the feed", total=None)
+
+                def progress(done: int, total: int, what: str, task: Any = task) -> None:
+                    bar.update(task, description=escape(what), completed=done, total=total)
+
+                reports.append(poll_now(service, settings, chosen_id, progress))
+                bar.remove_task(task)
+    for report in reports:
+        _print_poll(report)
+    if any(r.status in ("failed", "busy") for r in reports):
+        raise typer.Exit(code=1)
+
+
+def _print_poll(report: PollReport) -> None:
+    head = f"feed {report.feed_id} ({escape(report.url)}): "
+    if report.status == "failed":
+        console.print(head + f"[bold red]failed:[/] {escape(report.error or '')}")
+        return
+    if report.status == "busy":
+        console.print(head + "[yellow]being polled by another process; try again shortly[/]")
+        return
+    if report.status == "not_modified":
+        console.print(head + "not modified since the last poll (HTTP 304)")
+        return
+    version = f", index version {report.index_version}" if report.index_version else ""
+    console.print(
+        head + f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.failed} failed; {report.requests} requests in {report.seconds:.1f}s{version}"
+    )
+    if report.error:
+        console.print(f"  [yellow]{escape(report.error)}[/]")
 
 
 def _open_index(settings: Settings) -> tuple[int, str | None]:

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
     # On SIGTERM the server stops accepting and lets requests in flight finish this long.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0.0)
 
+    # Feeds (RSS and Atom, `assistant feeds add URL`): each is polled every feed_every_seconds
+    # unless it names its own interval (at least 60 s), by `serve` unless feed_poll is off
+    # (then `assistant feeds poll` from cron). Every request to a feed or an article page has
+    # feed_timeout_seconds from connecting to its last byte and at most feed_max_bytes, and
+    # says who it is (feed_user_agent). Feeds and pages on loopback, private or link-local
+    # addresses are refused, redirects included, unless feed_allow_private is on.
+    feed_every_seconds: int = Field(default=900, ge=60)
+    feed_poll: bool = True
+    feed_timeout_seconds: float = Field(default=20.0, gt=0.0, le=600.0)
+    feed_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=10 * 1024 * 1024)
+    feed_user_agent: str = "news-assistant/0.1 (self-hosted RSS/Atom reader)"
+    feed_allow_private: bool = False
+
     log_level: str = "info"
     # "json": one JSON object per line, with the request id; "text": for people at a terminal;
     # "auto": json for `serve`, text for the other commands.

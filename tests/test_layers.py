@@ -2,8 +2,9 @@
 
 The stages, in the order data flows (``assistant/__init__.py`` has the same list):
 ``articles`` → ``index`` → ``answers`` → ``service``, ``evaluation`` → the faces (``http``,
-``cli``, ``watch``). A module may import its own stage and the ones before it. ``config`` is
-the one exception: it imports nothing from the package, and every stage may read it.
+``cli``, ``watch``, ``feeds``). A module may import its own stage and the ones before it.
+``config`` is the one exception: it imports nothing from the package, and every stage may
+read it.
 ``runtime`` (a model thread, the heap) sits below the stages, importing none of them.
 
 Every module is parsed with :mod:`ast` (nothing is imported), and every import counts: at the
@@ -35,6 +36,7 @@ STAGES: dict[str, int] = {
     "assistant.http": 5,
     "assistant.cli": 5,
     "assistant.watch": 5,
+    "assistant.feeds": 5,
 }
 #: Modules that must import nothing from the package at all.
 LEAVES = ("assistant", "assistant.config")

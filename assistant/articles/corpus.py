@@ -20,8 +20,9 @@ Where no ``published`` date is given, one stated in the URL or in a dateline is 
   server thread (or the writer lock) for minutes. Nothing is fetched.
 
 :func:`load_article` reads a file and :func:`parse_article` parses uploaded bytes; both go
-through the same code. :func:`article_markdown` writes an article back as Markdown with
-front matter that loads to an equal article (same id, text and content hash), and
+through the same code, as does :func:`parse_html` (a fetched web page, named by its URL).
+:func:`article_markdown` writes an article back as Markdown with front matter that loads to
+an equal article (same id, text and content hash), and
 :func:`article_file_name` gives a safe file name for it, so that articles that came from
 HTML or the API can be kept in ``corpus/`` and a rebuild gives the same answers.
 """
@@ -189,6 +190,16 @@ def parse_article(name: str, data: bytes) -> Article:
     """
     _check_suffix(name, _suffix(name))
     return _parse(name, data, path=None)
+
+
+def parse_html(name: str, data: bytes) -> Article:
+    """A web page's bytes as an article, as an uploaded ``.html`` file is read; ``name`` (a
+    URL, say) names the page in error messages."""
+    try:
+        return _from_html(data, name, None)
+    except ArticleError as exc:
+        message = str(exc)
+        raise ArticleError(message if message.startswith(name) else f"{name}: {message}") from exc
 
 
 def article_markdown(article: Article) -> str:

@@ -25,7 +25,8 @@ from assistant.answers.answer_types import Highlight
 from assistant.answers.answering import confidence_label
 from assistant.answers.conversation import Turn
 from assistant.config import Settings, get_settings
-from assistant.http import admin, web
+from assistant.feeds.poller import FeedPoller
+from assistant.http import admin, feeds, web
 from assistant.http.dependencies import ServiceDep
 from assistant.http.guards import GuardOptions, RequestGuard
 from assistant.http.observability import Metrics, RequestObserver, configure_logging
@@ -188,6 +189,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         404: "not_found",
         405: "method_not_allowed",
         413: "too_large",
+        409: "conflict",
         415: "unsupported_media_type",
         422: "invalid_article",
     }.get(exc.status_code, "http_error")
@@ -257,12 +259,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    settings: Settings | None = None, service: AssistantService | None = None
+    settings: Settings | None = None,
+    service: AssistantService | None = None,
+    *,
+    poll_feeds: bool = False,
 ) -> FastAPI:
     """The application; the service is opened at start-up unless one is given (tests).
 
     Without settings (a ``serve --workers`` process, made by uvicorn from the environment)
-    it also sets up its process's logging.
+    it also sets up its process's logging. ``poll_feeds``: run the feed poller while the app
+    runs (``assistant serve``; one process of those sharing the index polls at a time).
     """
     if settings is None:
         settings = get_settings()
@@ -272,9 +278,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = service is None
         app.state.service = service or AssistantService.open(settings)
+        poller = FeedPoller(app.state.service, settings) if poll_feeds else None
+        app.state.poller = poller
+        if poller is not None:
+            poller.start()
         try:
             yield
         finally:
+            if poller is not None:
+                poller.stop()
             if owned:
                 app.state.service.close()
 
@@ -285,6 +297,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.poller = None
     if service is not None:  # usable without a lifespan run (plain ASGI clients, benches)
         app.state.service = service
     app.state.templates = web.templates(settings.web_dir)
@@ -332,6 +345,14 @@ def create_app(
     app.add_api_route("/health", health, methods=["GET"], response_model=HealthOut, tags=["status"])
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     app.include_router(admin.router)
+    app.include_router(feeds.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static")
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app of each ``assistant serve --workers N`` process (uvicorn's factory): settings
+    from the environment, and the feed poller unless ``ASSISTANT_FEED_POLL=false``."""
+    settings = get_settings()
+    return create_app(poll_feeds=settings.feed_poll)

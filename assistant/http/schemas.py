@@ -214,6 +214,57 @@ class LogEntryOut(BaseModel):
     origin: str
 
 
+class FeedIn(BaseModel):
+    """A feed to subscribe to (``POST /api/feeds``)."""
+
+    model_config = _STRICT
+
+    url: str = Field(
+        min_length=1, max_length=2048, description="The feed's address: http or https."
+    )
+    every_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=365 * 86400,
+        description="How often it is polled (default ASSISTANT_FEED_EVERY_SECONDS, 900).",
+    )
+
+
+class FeedOut(BaseModel):
+    """A subscription and its state; times are UTC, ISO 8601."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str
+    title: str | None = Field(description="The feed's own title, once it has been read.")
+    every_seconds: int
+    added_at: str
+    last_checked: str | None = Field(description="The last poll, whatever its outcome.")
+    last_ok: str | None = Field(description="The last poll that read the feed.")
+    last_error: str | None = Field(description="What went wrong at the last poll, if anything.")
+    failures: int = Field(description="Polls in a row that failed (each waits longer).")
+    next_poll: str | None = Field(description="When it is due; null: at once.")
+    articles: int = Field(description="Articles its entries brought, still in the index.")
+
+
+class PollOut(BaseModel):
+    """What polling a feed now did (``POST /api/feeds/{id}/refresh``)."""
+
+    status: str = Field(
+        description="ingested, unchanged, not_modified (the feed answered 304) or failed"
+    )
+    added: int
+    updated: int
+    unchanged: int
+    failed: int = Field(description="Entries whose article could not be had this time.")
+    requests: int = Field(description="HTTP requests the poll made.")
+    index_version: int | None = Field(description="The version it published, if any.")
+    error: str | None
+    seconds: float
+    feed: FeedOut
+
+
 def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
     """Pydantic errors as one sentence per problem: where it is and what is wrong."""
     parts = []

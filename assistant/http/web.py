@@ -25,9 +25,16 @@ from fastapi.templating import Jinja2Templates
 from assistant.answers.answer_types import Highlight
 from assistant.answers.answering import confidence_label
 from assistant.answers.conversation import Turn
-from assistant.http.dependencies import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, ServiceDep
+from assistant.feeds.addresses import shown
+from assistant.feeds.subscriptions import Subscriptions, when
+from assistant.http.dependencies import (
+    MAX_HISTORY_TURNS,
+    MAX_QUESTION_CHARS,
+    ServiceDep,
+    SettingsDep,
+)
 from assistant.http.suggestions import TEMPLATES, example_questions
-from assistant.index.store.records import ArticleRecord, PassageRecord
+from assistant.index.store.records import ArticleRecord, FeedRecord, PassageRecord
 from assistant.service import AskResult, AssistantService, Citation
 
 CITED = 3  # citations shown per answer
@@ -187,6 +194,39 @@ def article_view(article: ArticleRecord, start: int | None, end: int | None) -> 
     return ArticleView(article, before, cited, after, notice, link)
 
 
+@dataclass(frozen=True)
+class FeedView:
+    """A feed as the operators' list shows it: never its full URL (it may hold a token)."""
+
+    id: int
+    name: str  # its title, else its address
+    address: str  # scheme, host and path
+    articles: int
+    every: str
+    last_checked: str
+    last_ok: str
+    state: str  # "ok", "error" or "new"
+    error: str | None
+
+
+def feed_view(feed: FeedRecord) -> FeedView:
+    address = shown(feed.url)
+    minutes = feed.every_seconds / 60
+    every = f"every {minutes:g} min" if minutes < 120 else f"every {minutes / 60:g} h"
+    state = "new" if feed.last_checked is None else "error" if feed.last_error else "ok"
+    return FeedView(
+        id=feed.id,
+        name=feed.title or address,
+        address=address,
+        articles=feed.articles,
+        every=every,
+        last_checked=when(feed.last_checked),
+        last_ok=when(feed.last_ok),
+        state=state,
+        error=feed.last_error,
+    )
+
+
 # --- the conversation without JavaScript ---------------------------------------------------
 
 
@@ -278,8 +318,19 @@ def chat_post(
 
 
 @router.get("/articles")
-def articles(request: Request, service: ServiceDep, templates: TemplatesDep) -> Response:
-    return templates.TemplateResponse(request, "articles.html", {"articles": service.articles()})
+def articles(
+    request: Request, service: ServiceDep, settings: SettingsDep, templates: TemplatesDep
+) -> Response:
+    """Every article, each with the feed it came from, then the feeds with their state."""
+    subscriptions = Subscriptions(service.backend, settings)
+    feeds = {f.id: feed_view(f) for f in subscriptions.list()}
+    feed_of = {
+        article: feeds[feed.id]
+        for article, feed in subscriptions.article_feeds().items()
+        if feed.id in feeds
+    }
+    context = {"articles": service.articles(), "feed_of": feed_of, "feeds": list(feeds.values())}
+    return templates.TemplateResponse(request, "articles.html", context)
 
 
 @router.get("/articles/{article_id}")

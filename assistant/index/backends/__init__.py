@@ -8,8 +8,10 @@
 The service holds one :class:`IndexBackend` and never asks which it is. A backend gives the
 reads that serve questions (:attr:`~IndexBackend.records`), the vectors of the version a
 question runs on (:meth:`~IndexBackend.load`), and the one writer: builds and ingests that
-each publish one whole version, under :meth:`~IndexBackend.writer_lock`. A third engine is
-one new module that satisfies these two protocols.
+each publish one whole version, under :meth:`~IndexBackend.writer_lock`. It also keeps the
+feed subscriptions (:attr:`~IndexBackend.feeds`) and named locks that are tried, never
+waited for (:meth:`~IndexBackend.exclusive`: one feed poller at a time). A third engine is
+one new module that satisfies these protocols.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from assistant.index.segments import Manifest, VectorKind
 from assistant.index.store.records import (
     ArticleRecord,
     Counts,
+    FeedEntryRecord,
+    FeedRecord,
     LogEntry,
     PassageRecord,
     SentenceRecord,
@@ -46,6 +50,7 @@ from assistant.index.store.records import (
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "FeedStore",
     "IndexBackend",
     "Readiness",
     "Records",
@@ -97,6 +102,38 @@ class Records(Protocol):
     def close(self) -> None: ...
 
 
+class FeedStore(Protocol):
+    """Feed subscriptions, their state and what each of their entries became."""
+
+    def add_feed(self, url: str, every_seconds: int, at: str) -> tuple[FeedRecord, bool]:
+        """The feed of ``url``, added unless it is there already; True when added now."""
+        ...
+
+    def feeds(self) -> list[FeedRecord]: ...
+
+    def feed(self, feed_id: int) -> FeedRecord | None: ...
+
+    def feed_by_url(self, url: str) -> FeedRecord | None: ...
+
+    def remove_feed(self, feed_id: int) -> bool:
+        """Forget a feed and its entries (its articles stay); False when there is none."""
+        ...
+
+    def feed_entries(self, feed_id: int) -> dict[str, FeedEntryRecord]:
+        """The feed's entries by key (the entry's id, else its link)."""
+        ...
+
+    def save_poll(self, feed: FeedRecord, entries: Sequence[FeedEntryRecord]) -> bool:
+        """A poll's outcome in one transaction: the feed's state columns and its entries.
+
+        False (nothing written) when the feed was removed meanwhile."""
+        ...
+
+    def article_feeds(self) -> dict[str, int]:
+        """Live article id → the id of the feed that brought it."""
+        ...
+
+
 class VersionVectors(Protocol):
     """The passage and sentence vectors of one published version, and its manifest."""
 
@@ -125,6 +162,15 @@ class IndexBackend(Protocol):
 
     def writer_lock(self) -> AbstractContextManager[None]:
         """Exclusive right to publish a version, across threads, processes and machines."""
+        ...
+
+    @property
+    def feeds(self) -> FeedStore: ...
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Try once to take the lock ``name`` (across threads, processes and, on a shared
+        database, machines): yields True while it is held here, False when it is held
+        elsewhere. Released when the block ends or its holder dies."""
         ...
 
     def prepare(self) -> Readiness:

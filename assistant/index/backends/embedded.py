@@ -1,12 +1,15 @@
 """The embedded backend: the SQLite record beside FAISS segment files, on one machine.
 
 A thin seam over what ``index/`` already is: :class:`~assistant.index.store.Store` is the
-record, :class:`~assistant.index.segments.IndexDirectory` holds the segments, manifests,
-``CURRENT`` and the writer's file lock, and ``indexing`` writes versions and recovers them.
+record (feed subscriptions included), :class:`~assistant.index.segments.IndexDirectory`
+holds the segments, manifests, ``CURRENT`` and the writer's file lock, and ``indexing``
+writes versions and recovers them. Named locks (:meth:`EmbeddedBackend.exclusive`) are
+files in ``locks/``.
 """
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +30,9 @@ from assistant.index.segments import (
     VectorIndex,
 )
 from assistant.index.store import Store
+
+#: Named locks of :meth:`EmbeddedBackend.exclusive`, one file each, in the index folder.
+LOCKS_DIR = "locks"
 
 
 class EmbeddedBackend:
@@ -49,11 +55,33 @@ class EmbeddedBackend:
         with self.directory.writer_lock():
             yield
 
+    @property
+    def feeds(self) -> Store:
+        return self.records
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """An OS file lock in ``locks/`` of the index folder, tried once (never waited for)."""
+        folder = self.directory.root / LOCKS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / f"{name}.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def prepare(self) -> Readiness:
-        first_start = (
-            not self.directory.store_path.exists() and not self.directory.has_index_files()
-        )
+        had_store = self.directory.store_path.exists()
         problem = indexing.store_problem(self.directory)
+        # A first start: no version was ever published here. The store may exist already,
+        # without one, when `assistant feeds add` ran first; a damaged store was set aside.
+        set_aside = had_store and not self.directory.store_path.exists()
+        first_start = not self.directory.has_index_files() and not set_aside
         if problem is None:
             indexing.recover(self.directory)  # logs its own warning when it had to republish
         return Readiness(problem, first_start)

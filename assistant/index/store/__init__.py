@@ -20,16 +20,18 @@ go on while a writer commits.
     reads        versioned reads: articles, passages and sentences of one index version
     lexical      BM25 search over ``passages_fts`` and the term statistics answers weigh by
     maintenance  damaged files set aside, removed rows purged, vectors read back for FAISS
+    feeds        feed subscriptions, their state and what each entry became
     records      the frozen values the reads return
 """
 
 from __future__ import annotations
 
+from assistant.index.store.feeds import FeedWrites
 from assistant.index.store.ingest import IngestWrites
 from assistant.index.store.lexical import LexicalSearch
 from assistant.index.store.maintenance import Maintenance
 from assistant.index.store.reads import VersionedReads
 
 
-class Store(IngestWrites, VersionedReads, LexicalSearch, Maintenance):
+class Store(IngestWrites, VersionedReads, LexicalSearch, Maintenance, FeedWrites):
     """The SQLite record; safe to share between threads."""

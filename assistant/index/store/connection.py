@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +62,36 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     title TEXT,
     origin TEXT NOT NULL    -- api, cli, watch, rebuild
 );
+-- Feed subscriptions (schema version 4) and what each entry of a feed became.
+CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a removed feed's id stays unknown
+    url TEXT NOT NULL UNIQUE,
+    title TEXT,
+    every_seconds INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    last_checked TEXT,
+    last_ok TEXT,
+    last_error TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_poll TEXT            -- NULL: due at once
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,        -- the entry's id, else its link
+    link TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    article_id TEXT,          -- NULL while the entry failed
+    article_url TEXT,
+    page_etag TEXT,
+    page_last_modified TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed_id, key)
+);
+CREATE INDEX IF NOT EXISTS feed_entries_article ON feed_entries(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, title, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -124,4 +154,5 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if "entities" not in columns:
         # Version 1 had no entities: its sentences simply have none until re-indexed.
         conn.execute("ALTER TABLE sentences ADD COLUMN entities TEXT NOT NULL DEFAULT '[]'")
+    # Version 4 added the feed tables: the schema script above creates them when missing.
     conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))

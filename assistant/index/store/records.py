@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -84,12 +85,91 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class FeedRecord:
+    """A feed subscription and its state (times are UTC, ISO 8601, to the second).
+
+    ``next_poll`` is when it is due (``None``: at once, a new feed); ``failures`` counts the
+    polls in a row that failed, which lengthen the wait before the next one. ``etag`` and
+    ``last_modified`` are the feed's validators for a conditional request. ``articles``:
+    live articles its entries brought (counted when read).
+    """
+
+    id: int
+    url: str
+    every_seconds: int
+    added_at: str
+    title: str | None = None
+    last_checked: str | None = None
+    last_ok: str | None = None
+    last_error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_poll: str | None = None
+    articles: int = 0
+
+
+@dataclass(frozen=True)
+class FeedEntryRecord:
+    """What a feed's entry became: its article (``None`` while it failed), and how to tell
+    whether it changed (``fingerprint`` of its fields, the page's validators)."""
+
+    key: str  # the entry's id, else its link
+    link: str
+    fingerprint: str
+    seen_at: str
+    article_id: str | None = None
+    article_url: str | None = None
+    page_etag: str | None = None
+    page_last_modified: str | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
 class Counts:
     """Live rows in the store."""
 
     articles: int
     passages: int
     sentences: int
+
+
+def feed_record(row: sqlite3.Row | dict[str, Any]) -> FeedRecord:
+    return FeedRecord(
+        id=int(row["id"]),
+        url=str(row["url"]),
+        every_seconds=int(row["every_seconds"]),
+        added_at=str(row["added_at"]),
+        title=_text(row["title"]),
+        last_checked=_text(row["last_checked"]),
+        last_ok=_text(row["last_ok"]),
+        last_error=_text(row["last_error"]),
+        etag=_text(row["etag"]),
+        last_modified=_text(row["last_modified"]),
+        failures=int(row["failures"]),
+        next_poll=_text(row["next_poll"]),
+        articles=int(row["articles"]),
+    )
+
+
+def feed_entry_record(row: sqlite3.Row | dict[str, Any]) -> FeedEntryRecord:
+    return FeedEntryRecord(
+        key=str(row["key"]),
+        link=str(row["link"]),
+        fingerprint=str(row["fingerprint"]),
+        seen_at=str(row["seen_at"]),
+        article_id=_text(row["article_id"]),
+        article_url=_text(row["article_url"]),
+        page_etag=_text(row["page_etag"]),
+        page_last_modified=_text(row["page_last_modified"]),
+        error=_text(row["error"]),
+        attempts=int(row["attempts"]),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def article_record(row: sqlite3.Row, *, with_text: bool) -> ArticleRecord:

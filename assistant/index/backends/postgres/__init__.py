@@ -5,6 +5,7 @@ database that any number of servers share.
     records   versioned reads and lexical search (BM25 from term statistics, or ts_rank_cd)
     vectors   dense search with pgvector HNSW, filtered to one version
     writer    builds and ingests: one transaction publishes one version, one writer at a time
+    feeds     feed subscriptions and their state; named advisory locks (one poller per feed)
 
 Reads go to ``read_url`` when given (a streaming replica), else to the primary; writes and
 the writer lock always go to the primary.
@@ -12,6 +13,7 @@ the writer lock always go to the primary.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +25,7 @@ from assistant.articles.corpus import Article
 from assistant.articles.entities import EntityRecognizer
 from assistant.index.backends import Readiness
 from assistant.index.backends.postgres import writer
+from assistant.index.backends.postgres.feeds import PostgresFeeds, held_exclusively
 from assistant.index.backends.postgres.records import Lexical, PostgresRecords
 from assistant.index.backends.postgres.schema import migrate
 from assistant.index.backends.postgres.vectors import EF_SEARCH, PgVectors
@@ -32,6 +35,8 @@ from assistant.index.segments import IndexStateError, Manifest, manifest_name
 
 #: Pooled read connections per process (questions are batched, so a few suffice).
 POOL_SIZE = 8
+#: Pooled connections to the primary for the feed subscriptions.
+FEED_POOL_SIZE = 2
 
 
 def _configure(conn: Any) -> None:
@@ -57,6 +62,17 @@ class PostgresBackend:
             open=False,
         )
         self._records = PostgresRecords(self._pool, lexical)
+        self._feeds = PostgresFeeds(
+            ConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=FEED_POOL_SIZE,
+                kwargs={"row_factory": dict_row, "autocommit": True},
+                open=False,
+            )
+        )
+        self._feeds_open = False
+        self._feeds_lock = threading.Lock()
 
     def _ensure_schema(self) -> None:
         """Migrate the primary once per process, then open the read pool (which needs the
@@ -77,6 +93,21 @@ class PostgresBackend:
     def writer_lock(self) -> Iterator[None]:
         with self._lock.held():
             yield
+
+    @property
+    def feeds(self) -> PostgresFeeds:
+        self._ensure_schema()
+        with self._feeds_lock:
+            if not self._feeds_open:
+                self._feeds.pool.open(wait=True, timeout=30.0)
+                self._feeds_open = True
+        return self._feeds
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        self._ensure_schema()
+        with held_exclusively(self.url, name) as held:
+            yield held
 
     def prepare(self) -> Readiness:
         self._ensure_schema()
@@ -133,3 +164,5 @@ class PostgresBackend:
 
     def close(self) -> None:
         self._pool.close()
+        if self._feeds_open:
+            self._feeds.close()

@@ -110,6 +110,38 @@ UPDATE passage_terms pt SET length = p.length FROM passages p WHERE p.id = pt.pa
 ALTER TABLE passage_terms ALTER COLUMN length SET NOT NULL;
 CREATE INDEX passage_terms_postings ON passage_terms (term) INCLUDE (passage_id, tf, length);
 """,
+    # Feed subscriptions and what each entry of a feed became (postgres/feeds.py).
+    3: """
+CREATE TABLE feeds (
+    id bigserial PRIMARY KEY,
+    url text NOT NULL UNIQUE,
+    title text,
+    every_seconds integer NOT NULL,
+    added_at text NOT NULL,
+    last_checked text,
+    last_ok text,
+    last_error text,
+    etag text,
+    last_modified text,
+    failures integer NOT NULL DEFAULT 0,
+    next_poll text
+);
+CREATE TABLE feed_entries (
+    feed_id bigint NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+    key text NOT NULL,
+    link text NOT NULL,
+    fingerprint text NOT NULL,
+    seen_at text NOT NULL,
+    article_id text,
+    article_url text,
+    page_etag text,
+    page_last_modified text,
+    error text,
+    attempts integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed_id, key)
+);
+CREATE INDEX feed_entries_article ON feed_entries (article_id);
+""",
 }
 
 
