@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     reader_dir: Path | None = None
     reader_base: str = PACKAGED_MODEL
     sentences_read: int = Field(default=2, ge=1, le=20)
+    # What the reader reads: "passages" (the passages_read best passages whole) or
+    # "sentences" (the sentences_read best sentences, each with the one before it).
+    reader_reads: Literal["passages", "sentences"] = "sentences"
+    passages_read: int = Field(default=3, ge=1, le=20)
     # Each read sentence is widened with its paragraph's neighbours up to this many characters
     # (0: the sentence and the one before it only).
     reader_context_chars: int = Field(default=0, ge=0, le=4000)

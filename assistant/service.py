@@ -23,7 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from assistant.answers.answering import Answer, AnswerModel, AnswerOptions, AnswerSelector
+from assistant.answers.answering import (
+    Answer,
+    AnswerModel,
+    AnswerOptions,
+    AnswerSelector,
+    ReadUnit,
+)
 from assistant.answers.conversation import Query, Turn, build_query
 from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day, matched_query
 from assistant.answers.reader.calibration import ReaderCalibration
@@ -413,6 +419,8 @@ def retrieval_options(settings: Settings) -> RetrievalOptions:
 def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(
         min_confidence=settings.min_confidence,
+        read_unit=ReadUnit(settings.reader_reads),
+        passages_read=settings.passages_read,
         sentences_read=settings.sentences_read,
         reading_context_chars=settings.reader_context_chars,
         prior_weight=settings.reader_prior_weight,

@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -86,11 +87,20 @@ def confidence_label(answered: bool, confidence: float) -> str:
     return "strong match" if confidence >= STRONG_MATCH else "weak match"
 
 
+class ReadUnit(StrEnum):
+    """What the reader reads of the passages considered."""
+
+    PASSAGES = "passages"  # the best passages whole (by their best sentence)
+    SENTENCES = "sentences"  # the best sentences, each with the one before it
+
+
 @dataclass(frozen=True)
 class AnswerOptions:
     min_confidence: float | None = None  # None: the calibration's or answer model's threshold
     passages_considered: int = 5
-    sentences_read: int = 2  # the best sentences (by the cheap ranker) the reader reads
+    read_unit: ReadUnit = ReadUnit.SENTENCES
+    passages_read: int = 3  # the best passages the reader reads whole (ReadUnit.PASSAGES)
+    sentences_read: int = 2  # the best sentences the reader reads (ReadUnit.SENTENCES)
     # Each widened with its paragraph's neighbours up to this many characters (0: the
     # sentence and the one before it only).
     reading_context_chars: int = 0
@@ -279,6 +289,19 @@ def reading_texts(
     return texts
 
 
+def passage_texts(ranked: list[ScoredSentence], count: int) -> list[ReadText]:
+    """What the reader reads: the ``count`` passages holding the best sentences, whole (the
+    answer may lie in a sentence the cheap ranker put below others of the same passage)."""
+    texts: dict[int, ReadText] = {}
+    for scored in ranked:
+        passage = scored.passage
+        if passage.id not in texts:
+            if len(texts) == count:
+                break
+            texts[passage.id] = ReadText(passage, passage.start, passage.end, scored.score)
+    return list(texts.values())
+
+
 def _stretch(
     scored: ScoredSentence,
     sentences: Mapping[tuple[int, int], SentenceRecord],
@@ -450,10 +473,7 @@ class AnswerSelector:
                 else None
                 for r in rankings
             ]
-        texts = [
-            reading_texts(r, self.options.sentences_read, self.options.reading_context_chars)
-            for r in rankings
-        ]
+        texts = [self._texts_to_read(r) for r in rankings]
         # A text that two groups share is read once.
         distinct = list(dict.fromkeys(t.text for group in texts for t in group))
         read = self._read(query.text, distinct)
@@ -470,6 +490,13 @@ class AnswerSelector:
             else None
             for ranked, group in zip(rankings, texts, strict=True)
         ]
+
+    def _texts_to_read(self, ranked: list[ScoredSentence]) -> list[ReadText]:
+        if self.options.read_unit is ReadUnit.PASSAGES:
+            return passage_texts(ranked, self.options.passages_read)
+        return reading_texts(
+            ranked, self.options.sentences_read, self.options.reading_context_chars
+        )
 
     def _read(self, question: str, texts: list[str]) -> dict[str, Reading]:
         """Each text's reading, the question asked of it with a capital that stands for its

@@ -65,6 +65,8 @@ class SquadQuestion:
     context: str
     question: str
     answers: tuple[tuple[int, str], ...]  # (start, text); empty when unanswerable
+    # SQuAD 2.0's plausible-but-wrong span of an unanswerable question, where it gives one.
+    plausible: tuple[tuple[int, str], ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -97,8 +99,11 @@ def read_squad(path: Path) -> list[SquadQuestion]:
                     if qa.get("is_impossible")
                     else tuple((int(a["answer_start"]), a["text"]) for a in qa["answers"])
                 )
+                plausible = tuple(
+                    (int(a["answer_start"]), a["text"]) for a in qa.get("plausible_answers", ())
+                )
                 questions.append(
-                    SquadQuestion(document["title"], n, context, qa["question"], answers)
+                    SquadQuestion(document["title"], n, context, qa["question"], answers, plausible)
                 )
     return questions
 
@@ -227,11 +232,23 @@ class WindowMaker:
         return None if window is None else replace(window, kind="paraphrased")
 
     def unanswerable_window(self, item: SquadQuestion) -> Window:
-        """A window of an unanswerable question's own paragraph, at a random place."""
+        """A window of an unanswerable question's own paragraph, where it misleads most: over
+        the plausible-but-wrong span where SQuAD 2.0 gives one, else where the most of the
+        question's words are (what retrieval would put in front of the reader)."""
+        if item.plausible:
+            window = self.answer_window(replace(item, answers=item.plausible[:1]))
+            if window is not None:
+                return Window(window.input_ids, 0, 0, "unanswerable")
         question = self.question_ids(item.question)
         budget = self.max_length - len(question) - 3
         ids, _ = self.context_tokens(item.context)
-        begin = self.rng.randint(0, max(0, len(ids) - budget))
+        starts = list(range(0, max(1, len(ids) - budget + 1), 8))
+        if len(ids) > budget and starts[-1] != len(ids) - budget:
+            starts.append(len(ids) - budget)
+        asked = set(question)
+        overlap = [len(asked.intersection(ids[b : b + budget])) for b in starts]
+        best = max(overlap)
+        begin = self.rng.choice([b for b, o in zip(starts, overlap, strict=True) if o == best])
         return Window(self._pack(question, ids[begin : begin + budget]), 0, 0, "unanswerable")
 
     def negative_window(
