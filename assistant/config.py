@@ -5,6 +5,7 @@ Every other module receives a :class:`Settings` (or the values it needs) from it
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -127,13 +128,15 @@ class Settings(BaseSettings):
     # (then `assistant feeds poll` from cron). Every request to a feed or an article page has
     # feed_timeout_seconds from connecting to its last byte and at most feed_max_bytes, and
     # says who it is (feed_user_agent). Feeds and pages on loopback, private or link-local
-    # addresses are refused, redirects included, unless feed_allow_private is on.
+    # addresses are refused, redirects included, unless feed_allow_private is on (all of
+    # them) or feed_allowed_networks names theirs (comma-separated: "10.1.2.3,10.8.0.0/16").
     feed_every_seconds: int = Field(default=900, ge=60)
     feed_poll: bool = True
     feed_timeout_seconds: float = Field(default=20.0, gt=0.0, le=600.0)
     feed_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=10 * 1024 * 1024)
     feed_user_agent: str = "news-assistant/0.1 (self-hosted RSS/Atom reader)"
     feed_allow_private: bool = False
+    feed_allowed_networks: str = ""
 
     log_level: str = "info"
     # "json": one JSON object per line, with the request id; "text": for people at a terminal;
@@ -145,6 +148,18 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         """``ASSISTANT_WORDNET_DIR=""`` turns synonyms off (a Path of "" would be ".")."""
         return None if value == "" else value
+
+    @field_validator("feed_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        """Each comma-separated part is an address or a network (``10.8.0.0/16``)."""
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{part.strip()!r} is not an address or a network") from exc
+        return value
 
     @property
     def backend_location(self) -> str:

@@ -2,7 +2,8 @@
 
 Only ``http`` and ``https``. A feed URL must not become a way into the operator's own
 network: a host that resolves to a loopback, private, link-local or otherwise non-public
-address is refused (``ASSISTANT_FEED_ALLOW_PRIVATE=true`` allows it), and ``fetching`` checks
+address is refused (``ASSISTANT_FEED_ALLOW_PRIVATE=true`` allows them all,
+``ASSISTANT_FEED_ALLOWED_NETWORKS`` the ones it names), and ``fetching`` checks
 every address it connects to, each redirect included, so a public name that points inside
 later, or a redirect to one, is refused too.
 
@@ -21,6 +22,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_CHARS = 2048
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class UrlRefusedError(ValueError):
@@ -81,31 +83,43 @@ def shown(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
 
 
-def refusal(address: IPAddress) -> str | None:
-    """Why ``address`` is not fetched from by default, or ``None`` for a public address."""
+def networks(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses and networks (``ASSISTANT_FEED_ALLOWED_NETWORKS``)."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
+
+
+def refusal(address: IPAddress, allowed: tuple[IPNetwork, ...] = ()) -> str | None:
+    """Why ``address`` is not fetched from, or ``None`` for a public address or one in the
+    ``allowed`` networks."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if any(address in network for network in allowed):
+        return None
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
         return "a link-local address"
+    if address.is_unspecified or address.is_multicast:
+        return "not a unicast address"
     if address.is_private:
         return "a private address"
-    if address.is_unspecified or address.is_multicast or address.is_reserved:
+    if address.is_reserved:
         return "not a unicast address"
     if not address.is_global:
         return "not a public address"
     return None
 
 
-def literal_refusal(host: str) -> str | None:
+def literal_refusal(host: str, allowed: tuple[IPNetwork, ...] = ()) -> str | None:
     """For a host written as an address (or ``localhost``), why it is refused; else None.
 
     Names are resolved, and checked, when the feed is fetched."""
     name = host.strip("[]").lower().rstrip(".")
     if name == "localhost" or name.endswith(".localhost"):
-        return "a loopback address"
+        name = "127.0.0.1"
     try:
-        return refusal(ipaddress.ip_address(name))
+        return refusal(ipaddress.ip_address(name), allowed)
     except ValueError:
         return None

@@ -31,7 +31,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from assistant.feeds.addresses import SCHEMES, IPAddress, refusal, shown
+from assistant.feeds.addresses import SCHEMES, IPAddress, IPNetwork, refusal, shown
 
 #: Redirects followed at most for one request.
 MAX_REDIRECTS = 5
@@ -59,6 +59,7 @@ class FetchOptions:
     max_bytes: int = 10 * 1024 * 1024
     user_agent: str = "news-assistant/0.1"
     allow_private: bool = False
+    allowed_networks: tuple[IPNetwork, ...] = ()  # fetched from even though not public
 
 
 @dataclass(frozen=True)
@@ -288,11 +289,13 @@ def _resolve(
             raise FetchError(f"{shown(url)}: {host} has no address")
     if not options.allow_private:
         for address in found:
-            why = refusal(address)
+            why = refusal(address, options.allowed_networks)
             if why is not None:
+                named = host if host == str(address) else f"{host} ({address})"
                 raise FetchError(
-                    f"refused: {host} is {why} ({address}); feeds and pages on the operator's "
-                    "own network are fetched only with ASSISTANT_FEED_ALLOW_PRIVATE=true"
+                    f"refused: {named} is {why}; feeds and pages on the operator's own network "
+                    "are fetched only with ASSISTANT_FEED_ALLOW_PRIVATE=true (or their network "
+                    "in ASSISTANT_FEED_ALLOWED_NETWORKS)"
                 )
     return found
 

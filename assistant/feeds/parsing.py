@@ -98,8 +98,8 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
                 [
                     link,
                     title,
-                    entry.get("published"),
-                    entry.get("updated"),
+                    _field(entry, "published"),
+                    _field(entry, "updated"),
                     entry.get("summary"),
                     content,
                 ],
@@ -108,6 +108,12 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         ).hexdigest()[:32]
         items.append(FeedItem(key, link, fingerprint, title, published, content))
     return ParsedFeed(_text(channel.get("title")), items, version, problems)
+
+
+def _field(entry: Any, name: str) -> Any:
+    """The entry's own field ``name``: feedparser's ``get`` answers ``updated`` with
+    ``published`` when there is none (with a warning), so it is read as a plain dict."""
+    return dict.get(entry, name)
 
 
 def _text(value: object) -> str | None:
@@ -137,7 +143,7 @@ def _escape(text: str) -> str:
 def _date(entry: Any, name: str) -> str | None:
     """The entry's ``name`` date as its feed writes it (RFC 822 or ISO 8601, its own time
     zone), else feedparser's reading of it (UTC)."""
-    raw = str(entry.get(name) or "").strip()
+    raw = str(_field(entry, name) or "").strip()
     day: dt.date | None = None
     if raw:
         try:
@@ -148,7 +154,7 @@ def _date(entry: Any, name: str) -> str | None:
             except ValueError:
                 day = None
     if day is None:
-        parsed: time.struct_time | None = entry.get(f"{name}_parsed")
+        parsed: time.struct_time | None = _field(entry, f"{name}_parsed")
         if parsed is not None:
             day = dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
     if day is None or not EARLIEST_YEAR <= day.year <= LATEST_YEAR:

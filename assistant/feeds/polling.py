@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from assistant.articles.corpus import Article, ArticleError
 from assistant.config import Settings
-from assistant.feeds.addresses import shown
+from assistant.feeds.addresses import networks, shown
 from assistant.feeds.fetching import FEED_ACCEPT, PAGE_ACCEPT, FetchError, FetchOptions, fetch
 from assistant.feeds.pages import entry_article
 from assistant.feeds.parsing import FeedFormatError, FeedItem, parse_feed
@@ -91,6 +91,7 @@ def fetch_options(settings: Settings) -> FetchOptions:
         max_bytes=settings.feed_max_bytes,
         user_agent=settings.feed_user_agent,
         allow_private=settings.feed_allow_private,
+        allowed_networks=networks(settings.feed_allowed_networks),
     )
 
 

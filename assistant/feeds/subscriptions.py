@@ -13,7 +13,7 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from assistant.config import Settings
-from assistant.feeds.addresses import UrlRefusedError, feed_url, literal_refusal
+from assistant.feeds.addresses import UrlRefusedError, feed_url, literal_refusal, networks
 from assistant.feeds.polling import PollProgress, PollReport, poll_feed, stamp, utc_now
 from assistant.index.backends import IndexBackend
 from assistant.index.store.records import FeedRecord
@@ -57,11 +57,12 @@ class Subscriptions:
         except UrlRefusedError as exc:
             raise FeedError(str(exc)) from exc
         host = urlsplit(kept).hostname or ""
-        why = literal_refusal(host)
+        why = literal_refusal(host, networks(self.settings.feed_allowed_networks))
         if why is not None and not self.settings.feed_allow_private:
             raise FeedError(
                 f"refused: {host} is {why}; feeds on the operator's own network are added "
-                "only with ASSISTANT_FEED_ALLOW_PRIVATE=true"
+                "only with ASSISTANT_FEED_ALLOW_PRIVATE=true (or their network in "
+                "ASSISTANT_FEED_ALLOWED_NETWORKS)"
             )
         every = self.settings.feed_every_seconds if every_seconds is None else every_seconds
         if every < MIN_EVERY_SECONDS:
