@@ -66,6 +66,15 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         resolve_relative_uris=True,
         sanitize_html=True,
     )
+    kind = (content_type or "").split(";")[0].strip().lower()
+    opening = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    if not parsed.get("entries") and (
+        kind in ("text/html", "application/xhtml+xml")
+        or opening.startswith((b"<!doctype html", b"<html"))
+    ):
+        raise FeedFormatError(
+            f"not an RSS or Atom feed ({kind or 'an HTML page'}); nothing was read from it"
+        )
     problem = parsed.get("bozo_exception")
     if isinstance(problem, xml.sax.SAXParseException):
         # feedparser puts an XML declaration before a document that has none.
@@ -77,8 +86,9 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         )
     version = str(parsed.get("version") or "")
     if not version:
-        kind = (content_type or "").split(";")[0].strip() or "a document"
-        raise FeedFormatError(f"not an RSS or Atom feed ({kind}); nothing was read from it")
+        raise FeedFormatError(
+            f"not an RSS or Atom feed ({kind or 'a document'}); nothing was read from it"
+        )
     channel = parsed.get("feed", {})
     items: list[FeedItem] = []
     problems: list[str] = []

@@ -197,7 +197,10 @@ class _Poll:
         except FetchError as exc:
             return self.failed(str(exc), exc.retry_after)
         if response.not_modified:
-            state = self._ok(None, response.etag, response.last_modified)
+            # The feed as last read: what the last read noted about its entries still holds;
+            # an error that made the last poll fail does not.
+            kept = feed.last_error if feed.failures == 0 else None
+            state = self._ok(kept, response.etag, response.last_modified)
             return self._saved(state, [], PollReport(feed.id, feed.url, "not_modified"))
         try:
             parsed = parse_feed(response.body, response.url, response.content_type)
@@ -215,18 +218,21 @@ class _Poll:
         for item in parsed.items:
             record = known.get(item.key)
             if record is None and item.link in by_link:
-                # The same link under a new id: the entry it was, not fetched again.
-                earlier = by_link[item.link]
-                entries.append(dataclasses.replace(earlier, key=item.key, seen_at=stamp(self.now)))
+                # The same link under a new id: the entry it was, kept under its new key.
+                record = by_link[item.link]
                 rekeyed += 1
-                continue
             retry = record is not None and record.article_id is None
             if (
                 record is not None
                 and record.fingerprint == item.fingerprint
                 and not (retry and record.attempts < ENTRY_ATTEMPTS)
             ):
-                continue  # seen, unchanged (or given up until it changes)
+                # Seen and unchanged (or given up until it changes): nothing to fetch.
+                if record.key != item.key:
+                    entries.append(
+                        dataclasses.replace(record, key=item.key, seen_at=stamp(self.now))
+                    )
+                continue
             if item.link in planned:
                 planned[item.link].items.append(item)
             else:

@@ -219,8 +219,9 @@ class NewsSite:
     def feed(self, path: str, entries: list[Entry], kind: str = "rss", title: str = "") -> None:
         """A feed of ``entries`` at ``path``, each entry's page published too."""
         for entry in entries:
-            if entry.item.path not in self.routes:
-                self.publish(entry.item)
+            page = entry.link or entry.item.path
+            if page not in self.routes:
+                self.set(page, Route(page_html(entry.item)))
         if kind == "rss":
             body = rss(self.url, entries, title or "Loopback News")
             content_type = "application/rss+xml; charset=utf-8"
