@@ -24,8 +24,9 @@ from assistant.http.schemas import ErrorOut, FeedIn, FeedOut, PollOut
 
 router = APIRouter(tags=["feeds"])
 
+#: 400 and 413 come from in front of the routes: a body that is not UTF-8 JSON, or too large.
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 422)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422)
 }
 
 
