@@ -66,7 +66,7 @@ class Answer:
     passage: PassageRecord | None
     highlight: Highlight | None
     confidence: float
-    # The answer model's P(right), where another model's refusal set ``confidence``: news
+    # The answer model's P(right), where the reader's calibration set ``confidence``: news
     # ranking compares answers by it, whoever refuses (None: ``confidence`` is that already).
     match: float | None = None
 
@@ -108,10 +108,6 @@ class AnswerOptions:
     # Weight of the reader's no-answer score of a text against it when choosing which text
     # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
     null_weight: float = 0.5
-    # Who decides a refusal when the reader is on: "features" (the answerability model over
-    # the cheap evidence, and its threshold), "reader" (its calibrated no-answer margin) or
-    # "either" (the higher of the two, against the answerability model's threshold).
-    refusal: str = "features"
     # How much a question term counts as in a sentence when only a WordNet synonym of it is
     # ("duties" against "tariffs"); its own stem counts 1.
     synonym_weight: float = 0.5
@@ -360,11 +356,9 @@ class AnswerSelector:
         self.model = model or AnswerModel.load()
         self.reader = reader
         self.calibration = calibration if reader is not None else None
-        reader_refuses = self.calibration is not None and options.refusal == "reader"
+        # With the reader, its calibrated confidence decides; without, the answer model's.
         threshold = (
-            self.calibration.threshold
-            if self.calibration is not None and reader_refuses
-            else self.model.threshold
+            self.calibration.threshold if self.calibration is not None else self.model.threshold
         )
         self.min_confidence = (
             threshold if options.min_confidence is None else options.min_confidence
@@ -473,7 +467,7 @@ class AnswerSelector:
                 else None
                 for r in rankings
             ]
-        texts = [self._texts_to_read(r) for r in rankings]
+        texts = [self.texts_to_read(r) for r in rankings]
         # A text that two groups share is read once.
         distinct = list(dict.fromkeys(t.text for group in texts for t in group))
         read = self._read(query.text, distinct)
@@ -491,7 +485,8 @@ class AnswerSelector:
             for ranked, group in zip(rankings, texts, strict=True)
         ]
 
-    def _texts_to_read(self, ranked: list[ScoredSentence]) -> list[ReadText]:
+    def texts_to_read(self, ranked: list[ScoredSentence]) -> list[ReadText]:
+        """What the reader reads of ``ranked`` (``AnswerOptions.read_unit``)."""
         if self.options.read_unit is ReadUnit.PASSAGES:
             return passage_texts(ranked, self.options.passages_read)
         return reading_texts(
@@ -584,24 +579,10 @@ class AnswerSelector:
             end=end,
             passage=read.passage,
             highlight=highlight,
-            confidence=self._confidence(evidence, features, calibration),
+            confidence=calibration.confidence(features),
             match=self.model.answerable.probability(evidence),
         )
         return Proposal(answer, features)
-
-    def _confidence(
-        self,
-        evidence: Mapping[str, float],
-        features: Mapping[str, float],
-        calibration: ReaderCalibration,
-    ) -> float:
-        """P(right) by whoever refuses: the answer model, the reader's calibrated margin, or
-        for "either" the higher of the two (answered when either is sure enough)."""
-        model = self.model.answerable.probability(evidence)
-        if self.options.refusal == "features":
-            return model
-        reader = calibration.confidence(features)
-        return reader if self.options.refusal == "reader" else max(model, reader)
 
     def question_terms(self, query: Query) -> QuestionTerms:
         """IDF per stemmed question term; context terms of a follow-up count half."""
