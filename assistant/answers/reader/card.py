@@ -44,16 +44,17 @@ def write_card(directory: Path) -> Path:
         f"- {card.get('train_questions', '?')} training questions, "
         f"{card.get('held_out_questions', '?')} held out (whole articles); "
         f"{card.get('windows', '?')} windows trained on, "
-        f"{card.get('answerless_windows', '?')} of them answerless (made from SQuAD 1.1: the "
-        "answer sentence removed, another paragraph of the article, a window without the "
-        "answer"
+        f"{card.get('answerless_windows', '?')} of them answerless: the data's own "
+        "unanswerable questions (SQuAD 2.0's, on their paragraphs, over the plausible wrong "
+        "span where it is given), and windows made from answerable questions (the answer "
+        "sentence removed, another paragraph of the article, a window without the answer"
         + (
             "; the question changed so that its paragraph no longer answers it: another "
             "name, number or antonym, a negation"
             if settings.get("perturbed_rate")
             else ""
         )
-        + "; and SQuAD 2.0's own unanswerable questions, below)"
+        + ")"
         + (
             "; answer windows asked in other words too (WordNet synonyms its paragraph does "
             "not use)"

@@ -2,8 +2,8 @@
 
 A window is ``[CLS] question [SEP] context [SEP]`` of at most ``max_length`` tokens, with
 the answer's first and last token positions, or ``(0, 0)`` (the ``[CLS]`` token) when the
-window does not answer the question. Answerless windows are made from answerable data in
-three ways, since SQuAD 1.1 has no unanswerable questions:
+window does not answer the question. Answerless windows are also made from answerable
+questions, in three ways:
 
 - ``removed``: the question's own paragraph with the sentence(s) holding the answer cut out,
   the closest thing to SQuAD 2.0's plausible-but-wrong contexts;
@@ -17,9 +17,11 @@ answer, as SQuAD 2.0's question writers did. A ``paraphrased`` window is an answ
 asked in other words (``paraphrase``): the answer stays.
 
 A question that SQuAD 2.0 marks unanswerable gives an ``unanswerable`` window of its own
-paragraph: the adversarial case the three above only approximate. Those few real ones come
-from the dev half, so its articles are split in two by :func:`article_half`: training and
-calibration may use the ``tune`` half, benchmarks report on the ``measure`` half.
+paragraph, where it misleads most: over the plausible-but-wrong span its writers gave, else
+where the question's words are. That is the adversarial case the kinds above only
+approximate; SQuAD 2.0 train has 42,879 of them. The dev half's articles are split in two by
+:func:`article_half`: training and calibration may use the ``tune`` half, benchmarks report
+on the ``measure`` half.
 
 A negative is dropped when the answer text still occurs in it, so a repeated fact is never
 taught as "no answer". Everything is drawn from one seeded generator: the same data and
