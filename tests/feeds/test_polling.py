@@ -25,7 +25,8 @@ from tests.feeds.site import Entry, NewsSite, Route, news_article, news_articles
 pytestmark = pytest.mark.slow
 
 VALUED = "What is the new US TikTok company valued at?"  # article 38: $14 billion
-CHIPS = "When will the US impose its tariffs on Chinese semiconductors?"  # 39: June 2027
+FINALISED = "When will the TikTok joint venture deal be finalised?"  # 38: January 22
+GALLIUM = "Until when is China's ban on gallium and germanium exports to the US suspended?"
 
 
 def answer(service: AssistantService, question: str) -> str:
@@ -85,7 +86,7 @@ def test_a_first_poll_ingests_all_39_articles_as_one_version_and_they_answer(
         record = feed_service.article(ids[site.url + item.path])
         assert record is not None and record.published is None
     assert "$14 billion" in answer(feed_service, VALUED)
-    assert "June 2027" in answer(feed_service, CHIPS)
+    assert "November 27 2026" in answer(feed_service, GALLIUM)  # article 25
     cited = feed_service.ask(VALUED).citations[0].passage
     assert cited.url == site.url + news_article(38).path
 
@@ -120,38 +121,38 @@ def test_on_each_backend_an_edited_entry_updates_its_article_in_place(
     first = poll_now(service, settings, feed.id)
     assert (first.status, first.added) == ("ingested", 3)
     ids = from_site(service, site)
-    chips = ids[site.url + pages[2]]
-    assert "June 2027" in answer(service, CHIPS)
+    deal = ids[site.url + pages[1]]
+    assert "January 22" in answer(service, FINALISED)
 
-    # The outlet corrects article 39 and marks its entry edited; the others stay as they are.
-    corrected = items[2].article.text.replace("June 2027", "December 2027")
-    assert corrected != items[2].article.text
-    site.set(pages[2], Route(page_html(items[2], corrected)))
-    site.feed(path, entries([0, 0, 1]))
+    # The outlet corrects article 38 and marks its entry edited; the others stay as they are.
+    corrected = items[1].article.text.replace("January 22", "January 29")
+    assert corrected != items[1].article.text
+    site.set(pages[1], Route(page_html(items[1], corrected)))
+    site.feed(path, entries([0, 1, 0]))
     site.clear_log()
     version = service.health().index_version
     second = poll_now(service, settings, feed.id)
 
     assert (second.status, second.added, second.updated) == ("ingested", 0, 1)
     assert second.index_version == version + 1
-    assert [r.path for r in site.log] == [path, pages[2]]  # only the edited entry's page
+    assert [r.path for r in site.log] == [path, pages[1]]  # only the edited entry's page
     assert site.log[1].if_none_match  # asked conditionally
-    assert from_site(service, site)[site.url + pages[2]] == chips  # the same article
-    article = service.article(chips)
+    assert from_site(service, site)[site.url + pages[1]] == deal  # the same article
+    article = service.article(deal)
     assert article is not None and article.text is not None
-    assert "December 2027" in article.text and "June 2027" not in article.text
-    assert "December 2027" in answer(service, CHIPS)
+    assert "January 29" in article.text and "January 22" not in article.text
+    assert "January 29" in answer(service, FINALISED)
     assert service.health().articles == len(service.articles())
 
     # An edited entry whose page did not change costs a 304 for the page, nothing more.
-    site.feed(path, entries([2, 0, 1]))
+    site.feed(path, entries([2, 1, 0]))
     site.clear_log()
     third = poll_now(service, settings, feed.id)
     assert third.status == "unchanged" and third.index_version is None
     assert [(r.path, r.status) for r in site.log] == [(path, 200), (pages[0], 304)]
 
     # New entry ids for the same links: matched by link, nothing fetched or ingested again.
-    site.feed(path, entries([2, 0, 1], prefix="urn:moved:"))
+    site.feed(path, entries([2, 1, 0], prefix="urn:moved:"))
     site.clear_log()
     fourth = poll_now(service, settings, feed.id)
     assert fourth.status == "unchanged" and [r.path for r in site.log] == [path]
