@@ -40,6 +40,7 @@ from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
     KNOWN_FEATURES,
     CalibrationRow,
+    ReaderCalibration,
     cross_validate,
     fit_calibration,
 )
@@ -167,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         manifest = index_squad(articles, directory, settings, embedder)
         store = Store(directory.store_path)
         retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
-        selector = answer_selector(store, settings)
+        # Only the reader's evidence is read here, never its confidence: any calibration
+        # serves, so a reader fresh from training (no calibration.json yet) is compared too.
+        uncalibrated = ReaderCalibration((0.0,), 0.0, 0.5)
+        selector = answer_selector(store, settings, uncalibrated)
         memo = MemoReader(selector.reader)
         selector.reader = memo
         passage_ids, _ = store.live_vectors("passages")

@@ -98,19 +98,27 @@ class ReadUnit(StrEnum):
 class AnswerOptions:
     min_confidence: float | None = None  # None: the calibration's or answer model's threshold
     passages_considered: int = 5
-    read_unit: ReadUnit = ReadUnit.SENTENCES
-    passages_read: int = 3  # the best passages the reader reads whole (ReadUnit.PASSAGES)
+    read_unit: ReadUnit = ReadUnit.PASSAGES
+    passages_read: int = 2  # the best passages the reader reads whole (ReadUnit.PASSAGES)
     sentences_read: int = 2  # the best sentences the reader reads (ReadUnit.SENTENCES)
     # Each widened with its paragraph's neighbours up to this many characters (0: the
     # sentence and the one before it only).
     reading_context_chars: int = 0
     prior_weight: float = 2.0  # weight of the cheap ranker's score beside the reader's
+    # News: of each of the best articles' own candidates, the reader reads this many passages
+    # or sentences (beside read_count of all the candidates).
+    article_reads: int = 1
     # Weight of the reader's no-answer score of a text against it when choosing which text
     # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
     null_weight: float = 0.5
     # How much a question term counts as in a sentence when only a WordNet synonym of it is
     # ("duties" against "tariffs"); its own stem counts 1.
     synonym_weight: float = 0.5
+
+    @property
+    def read_count(self) -> int:
+        """How many passages or sentences (by ``read_unit``) the reader reads."""
+        return self.passages_read if self.read_unit is ReadUnit.PASSAGES else self.sentences_read
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -454,10 +462,16 @@ class AnswerSelector:
         return self.propose_each(query, query_vector, [candidates])[0]
 
     def propose_each(
-        self, query: Query, query_vector: Vectors, groups: Sequence[list[Candidate]]
+        self,
+        query: Query,
+        query_vector: Vectors,
+        groups: Sequence[list[Candidate]],
+        reads: Sequence[int] | None = None,
     ) -> list[Proposal | None]:
         """The best answer within each group of candidates (e.g. one group per article),
-        whatever its confidence; the reader reads every group's texts in one call."""
+        whatever its confidence; the reader reads every group's texts in one call.
+        ``reads``: how many passages (or sentences, by ``read_unit``) it reads of each group;
+        the options' count for every group by default."""
         terms = self.question_terms(query)  # corpus statistics: looked up once per question
         rankings = [self.rank(query, query_vector, group, terms) for group in groups]
         if self.reader is None or self.calibration is None:
@@ -467,7 +481,8 @@ class AnswerSelector:
                 else None
                 for r in rankings
             ]
-        texts = [self.texts_to_read(r) for r in rankings]
+        counts = reads or [self.options.read_count] * len(rankings)
+        texts = [self.texts_to_read(r, n) for r, n in zip(rankings, counts, strict=True)]
         # A text that two groups share is read once.
         distinct = list(dict.fromkeys(t.text for group in texts for t in group))
         read = self._read(query.text, distinct)
@@ -485,13 +500,15 @@ class AnswerSelector:
             for ranked, group in zip(rankings, texts, strict=True)
         ]
 
-    def texts_to_read(self, ranked: list[ScoredSentence]) -> list[ReadText]:
-        """What the reader reads of ``ranked`` (``AnswerOptions.read_unit``)."""
+    def texts_to_read(
+        self, ranked: list[ScoredSentence], count: int | None = None
+    ) -> list[ReadText]:
+        """What the reader reads of ``ranked``: ``count`` (the options' by default) passages
+        or sentences, by ``AnswerOptions.read_unit``."""
+        count = count or self.options.read_count
         if self.options.read_unit is ReadUnit.PASSAGES:
-            return passage_texts(ranked, self.options.passages_read)
-        return reading_texts(
-            ranked, self.options.sentences_read, self.options.reading_context_chars
-        )
+            return passage_texts(ranked, count)
+        return reading_texts(ranked, count, self.options.reading_context_chars)
 
     def _read(self, question: str, texts: list[str]) -> dict[str, Reading]:
         """Each text's reading, the question asked of it with a capital that stands for its

@@ -130,7 +130,15 @@ class NewsAnswerer:
         # than two dated (or placed) articles the best answer stands, and the reader reads once.
         dated = sum(1 for g in groups if g[0].passage.published or g[0].passage.article_id in after)
         groups = groups if dated >= 2 and not summary_question else []
-        proposals = self.selector.propose_each(query, query_vector, [candidates, *groups])
+        # Each article's own answer is read from its best passage: all of the best passages
+        # are read for the answer itself.
+        options = self.selector.options
+        proposals = self.selector.propose_each(
+            query,
+            query_vector,
+            [candidates, *groups],
+            [options.read_count, *[options.article_reads] * len(groups)],
+        )
         best = self.selector.decide(proposals[0])
         if best.answered and summary_question:
             ranked = self.selector.rank(query, query_vector, candidates, passages=SUMMARY_PASSAGES)
