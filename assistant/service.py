@@ -425,6 +425,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         reading_context_chars=settings.reader_context_chars,
         prior_weight=settings.reader_prior_weight,
         null_weight=settings.reader_null_weight,
+        refusal=settings.refusal,
         synonym_weight=settings.synonym_weight,
     )
 

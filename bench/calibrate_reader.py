@@ -11,8 +11,7 @@ threshold off:
   everyday case of a question the collection does not cover, where any answer is wrong.
 An answer is *right* when the question is answerable and the short answer's F1 with a gold
 answer is at least 0.5. ``confidence = P(right)`` is a logistic model over
-``--features`` (the reader's margin by default); the threshold maximises total F1 within the
-gold paragraph.
+``CALIBRATION_FEATURES``; the threshold maximises total F1 within the gold paragraph.
 
 Figures are held out: the Wikipedia articles are split into folds, the model and threshold are
 fitted on the other folds and applied to each. ``--write`` refits on everything and writes
@@ -35,7 +34,6 @@ from assistant.answers.answering import AnswerSelector
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
     CALIBRATION_FEATURES,
-    KNOWN_FEATURES,
     CalibrationRow,
     ReaderCalibration,
     cross_validate,
@@ -59,7 +57,6 @@ def collect(
     embedder: Embedder,
     by_article: dict[str, list[Candidate]],
     off_corpus: bool = True,
-    features: tuple[str, ...] = CALIBRATION_FEATURES,
 ) -> list[CalibrationRow]:
     vectors = embedder.encode([q.question for q in questions])
     rows: list[CalibrationRow] = []
@@ -83,7 +80,7 @@ def collect(
             rows.append(
                 CalibrationRow(
                     wiki,
-                    tuple(proposal.evidence[f] for f in features),
+                    tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
                     best_score(prediction, q.answers, "f1") if answerable else 0.0,
                     best_score(prediction, q.answers, "em") if answerable else 0.0,
                     q.answerable,
@@ -105,22 +102,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     )
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--reader-dir", type=Path, default=DEFAULT_READER)
-    parser.add_argument(
-        "--features",
-        nargs="+",
-        choices=KNOWN_FEATURES,
-        default=list(CALIBRATION_FEATURES),
-        help="what the confidence is fitted on",
-    )
     parser.add_argument("--write", action="store_true", help="write calibration.json")
     args = parser.parse_args(argv)
-    features = tuple(f for f in KNOWN_FEATURES if f in args.features)
     articles, questions = load(args.data)
     if args.half != "all":
         questions = [q for q in questions if article_half(q.article_id.split("#")[0]) == args.half]
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
-    settings = Settings(reader_dir=args.reader_dir)
+    settings = Settings(reader_dir=args.reader_dir, refusal="reader")
     embedder = Embedder(settings.model)
     with tempfile.TemporaryDirectory() as tmp:
         directory = IndexDirectory(Path(tmp))
@@ -129,19 +118,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         retriever = Retriever(store, directory.load(manifest), retrieval_options(settings))
         # Only the reader's evidence is read here, never its confidence: any calibration
         # serves, so a reader fresh from training (no calibration.json yet) is fitted too.
-        uncalibrated = ReaderCalibration((0.0,) * len(features), 0.0, 0.5, features)
+        uncalibrated = ReaderCalibration((0.0,) * len(CALIBRATION_FEATURES), 0.0, 0.5)
         selector = answer_selector(store, settings, uncalibrated)
         passage_ids, _ = store.live_vectors("passages")
         by_article: dict[str, list[Candidate]] = {}
         for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
             by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
-        rows = collect(questions, selector, retriever, embedder, by_article, features=features)
+        rows = collect(questions, selector, retriever, embedder, by_article)
         store.close()
-    figures = cross_validate(rows, args.folds, features=features)
+    figures = cross_validate(rows, args.folds)
     json.dump(figures, sys.stdout, indent=2)
     sys.stdout.write("\n")
     if args.write:
-        fit_calibration(rows, features).save(
+        fit_calibration(rows).save(
             args.reader_dir,
             {
                 "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half"

@@ -16,8 +16,6 @@ times the text's no-answer score plus PRIOR times the cheap ranker's score), it 
 - how often the answer sentence holds a gold answer (answerable questions, end to end);
 - the reader's time per question (every text read once, on this machine).
 
-Each line is given for each set of ``--features`` the confidence is fitted on.
-
 Readings are memoised per (question, text), so rules cost no forward passes and passages
 read by several ways are read once.
 """
@@ -38,7 +36,7 @@ from squad import DEFAULT_DATA, SquadQuestion, index_squad, load, reworded
 from assistant.answers.answering import AnswerSelector, ReadUnit
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
-    KNOWN_FEATURES,
+    CALIBRATION_FEATURES,
     CalibrationRow,
     ReaderCalibration,
     cross_validate,
@@ -93,7 +91,7 @@ def rows_for(
             rows.append(
                 CalibrationRow(
                     wiki,
-                    tuple(proposal.evidence[f] for f in KNOWN_FEATURES),
+                    tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
                     best_score(short, q.answers, "f1") if q.answerable else 0.0,
                     best_score(short, q.answers, "em") if q.answerable else 0.0,
                     q.answerable,
@@ -108,25 +106,19 @@ def rows_for(
     return gold, e2e, sentence_right
 
 
-def projected(rows: Sequence[CalibrationRow], features: tuple[str, ...]) -> list[CalibrationRow]:
-    """``rows`` (with every known feature) keeping only ``features``."""
-    keep = [KNOWN_FEATURES.index(f) for f in features]
-    return [replace(r, features=tuple(r.features[i] for i in keep)) for r in rows]
-
-
 def applied(
-    rows: Sequence[CalibrationRow],
-    fitted_on: Sequence[CalibrationRow],
-    features: tuple[str, ...],
+    rows: Sequence[CalibrationRow], fitted_on: Sequence[CalibrationRow]
 ) -> dict[str, float]:
     """HasAns F1, NoAns accuracy and total F1 of ``rows`` under a calibration fitted on
     ``fitted_on``."""
-    model = fit_calibration(fitted_on, features)
+    model = fit_calibration(fitted_on)
     has = [r for r in rows if r.answerable]
     no = [r for r in rows if not r.answerable]
 
     def confident(r: CalibrationRow) -> bool:
-        return model.confidence(dict(zip(features, r.features, strict=True))) >= model.threshold
+        return model.confidence(dict(zip(CALIBRATION_FEATURES, r.features, strict=True))) >= (
+            model.threshold
+        )
 
     has_f1 = sum(r.f1 for r in has if confident(r))
     no_right = sum(not confident(r) for r in no)
@@ -148,12 +140,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--reads", nargs="+", default=["sentences:2", "passages:1", "passages:2", "passages:3"]
     )
     parser.add_argument("--rules", nargs="+", default=["2:0.5", "0:1", "1:1"])
-    parser.add_argument(
-        "--features",
-        nargs="+",
-        default=["reader_margin", "reader_margin+prior"],
-        help="what the confidence is fitted on: features joined by '+'",
-    )
     args = parser.parse_args(argv)
     articles, questions = load(args.data)
     if args.half != "all":
@@ -189,8 +175,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             + (f", reworded (seed {args.paraphrase})" if args.paraphrase is not None else "")
         )
         print(
-            f"{'reads':>12} {'rule':>6} {'fitted on':>19} | "
-            f"{'gold HasAns':>11} {'NoAns':>6} {'total':>6} | "
+            f"{'reads':>12} {'rule':>6} | {'gold HasAns':>11} {'NoAns':>6} {'total':>6} | "
             f"{'e2e HasAns':>10} {'NoAns':>6} {'total':>6} {'sentence':>8} | reader ms/q"
         )
         base = selector.options
@@ -208,18 +193,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
                 before = memo.seconds
                 gold, e2e, sentence_right = rows_for(selector, asked)
-                seconds = (memo.seconds - before) / len(asked)
-                for fitted in args.features:
-                    features = tuple(fitted.split("+"))
-                    held = cross_validate(projected(gold, features), 4, features=features)
-                    end = applied(projected(e2e, features), projected(gold, features), features)
-                    print(
-                        f"{reads:>12} {rule:>6} {fitted:>19} | {held['hasans_f1']:>11} "
-                        f"{held['noans_accuracy']:>6} {held['total_f1']:>6} | "
-                        f"{end['hasans_f1']:>10} {end['noans_accuracy']:>6} {end['total_f1']:>6} "
-                        f"{sentence_right / max(1, n_has):>8.3f} | {1000 * seconds:.1f}",
-                        flush=True,
-                    )
+                held = cross_validate(gold, folds=4)
+                end = applied(e2e, gold)
+                print(
+                    f"{reads:>12} {rule:>6} | {held['hasans_f1']:>11} "
+                    f"{held['noans_accuracy']:>6} {held['total_f1']:>6} | "
+                    f"{end['hasans_f1']:>10} {end['noans_accuracy']:>6} {end['total_f1']:>6} "
+                    f"{sentence_right / max(1, n_has):>8.3f} | "
+                    f"{1000 * (memo.seconds - before) / len(asked):.1f}",
+                    flush=True,
+                )
         store.close()
 
 

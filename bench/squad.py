@@ -38,6 +38,7 @@ import numpy as np
 
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
+    CALIBRATION_FEATURES,
     CalibrationRow,
     cross_validate,
 )
@@ -191,6 +192,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--reader", choices=("trained", "none"), help="default: ASSISTANT_READER or trained"
     )
+    parser.add_argument(
+        "--refusal",
+        choices=("features", "reader", "either"),
+        help="who refuses (default: ASSISTANT_REFUSAL or features); 'reader' applies the "
+        "calibration.json threshold, fitted by bench/calibrate_reader.py",
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--postgres-lexical", choices=("bm25", "fts"), default="bm25")
     parser.add_argument(
@@ -215,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         backend=args.backend,
         postgres_lexical=args.postgres_lexical,
         **({"reader": args.reader} if args.reader else {}),
+        **({"refusal": args.refusal} if args.refusal else {}),
     )
     embedder = Embedder(settings.model)
     started = time.perf_counter()
@@ -288,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
                 rows.append(
                     CalibrationRow(
                         q.article_id.split("#")[0],
-                        tuple(proposal.evidence[f] for f in selector.calibration.features),
+                        tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
                         best_score(forced_text, q.answers, "f1") if q.answerable else 0.0,
                         best_score(forced_text, q.answers, "em") if q.answerable else 0.0,
                         q.answerable,
@@ -329,11 +337,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "e2e_noans_accuracy": e2e_no_right / n_no if n_no else 0.0,
         "e2e_total_f1": 100 * (e2e_f1 + e2e_no_right) / len(questions),
     }
-    held_out = (
-        cross_validate(rows, folds=4, features=selector.calibration.features)
-        if rows and selector.calibration is not None
-        else None
-    )
+    held_out = cross_validate(rows, folds=4) if rows else None
     if held_out is not None:
         figures.update(
             {

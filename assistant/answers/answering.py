@@ -66,7 +66,7 @@ class Answer:
     passage: PassageRecord | None
     highlight: Highlight | None
     confidence: float
-    # The answer model's P(right), where the reader's calibration set ``confidence``: news
+    # The answer model's P(right), where another model's refusal set ``confidence``: news
     # ranking compares answers by it, whoever refuses (None: ``confidence`` is that already).
     match: float | None = None
 
@@ -111,6 +111,10 @@ class AnswerOptions:
     # Weight of the reader's no-answer score of a text against it when choosing which text
     # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
     null_weight: float = 0.5
+    # Who decides a refusal when the reader is on: "features" (the answerability model over
+    # the cheap evidence, and its threshold), "reader" (its calibrated no-answer margin) or
+    # "either" (the higher of the two, against the answerability model's threshold).
+    refusal: str = "features"
     # How much a question term counts as in a sentence when only a WordNet synonym of it is
     # ("duties" against "tariffs"); its own stem counts 1.
     synonym_weight: float = 0.5
@@ -364,9 +368,11 @@ class AnswerSelector:
         self.model = model or AnswerModel.load()
         self.reader = reader
         self.calibration = calibration if reader is not None else None
-        # With the reader, its calibrated confidence decides; without, the answer model's.
+        reader_refuses = self.calibration is not None and options.refusal == "reader"
         threshold = (
-            self.calibration.threshold if self.calibration is not None else self.model.threshold
+            self.calibration.threshold
+            if self.calibration is not None and reader_refuses
+            else self.model.threshold
         )
         self.min_confidence = (
             threshold if options.min_confidence is None else options.min_confidence
@@ -596,10 +602,24 @@ class AnswerSelector:
             end=end,
             passage=read.passage,
             highlight=highlight,
-            confidence=calibration.confidence(features),
+            confidence=self._confidence(evidence, features, calibration),
             match=self.model.answerable.probability(evidence),
         )
         return Proposal(answer, features)
+
+    def _confidence(
+        self,
+        evidence: Mapping[str, float],
+        features: Mapping[str, float],
+        calibration: ReaderCalibration,
+    ) -> float:
+        """P(right) by whoever refuses: the answer model, the reader's calibrated margin, or
+        for "either" the higher of the two (answered when either is sure enough)."""
+        model = self.model.answerable.probability(evidence)
+        if self.options.refusal == "features":
+            return model
+        reader = calibration.confidence(features)
+        return reader if self.options.refusal == "reader" else max(model, reader)
 
     def question_terms(self, query: Query) -> QuestionTerms:
         """IDF per stemmed question term; context terms of a follow-up count half."""
