@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from squad import DEFAULT_DATA, SquadQuestion, index_squad, load
+from squad import DEFAULT_DATA, SquadQuestion, gold_candidates, index_squad, load
 
 from assistant.answers.answering import AnswerSelector
 from assistant.answers.conversation import Query
@@ -120,10 +120,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         # serves, so a reader fresh from training (no calibration.json yet) is fitted too.
         uncalibrated = ReaderCalibration((0.0,) * len(CALIBRATION_FEATURES), 0.0, 0.5)
         selector = answer_selector(store, settings, uncalibrated)
-        passage_ids, _ = store.live_vectors("passages")
-        by_article: dict[str, list[Candidate]] = {}
-        for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
-            by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+        by_article = gold_candidates(store)
         rows = collect(questions, selector, retriever, embedder, by_article)
         store.close()
     figures = cross_validate(rows, args.folds)

@@ -23,11 +23,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from squad import DEFAULT_DATA, index_squad, load
+from squad import DEFAULT_DATA, gold_candidates, index_squad, load
 
 from assistant.answers.conversation import Query
 from assistant.answers.reader.examples import HALVES, article_half
-from assistant.answers.retrieval import Candidate, Retriever
+from assistant.answers.retrieval import Retriever
 from assistant.config import Settings
 from assistant.evaluation import best_score
 from assistant.index.embedding import Embedder
@@ -84,10 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         selector = answer_selector(store, settings)
         memo = MemoReader(selector.reader)
         selector.reader = memo
-        passage_ids, _ = store.live_vectors("passages")
-        by_article: dict[str, list[Candidate]] = {}
-        for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
-            by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+        by_article = gold_candidates(store)
         vectors = embedder.encode([q.question for q in answerable])
         opened = [
             (q, qv, by_article[q.article_id], retriever.run(q.question, qv, 3))
@@ -109,9 +106,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
                 seconds_before = memo.seconds
                 totals = [0.0, 0.0, 0.0, 0.0]
-                for q, qv, gold_candidates, open_candidates in opened:
+                for q, qv, in_paragraph, open_candidates in opened:
                     query = Query(question=q.question, text=q.question)
-                    for k, candidates in ((0, gold_candidates), (2, open_candidates)):
+                    for k, candidates in ((0, in_paragraph), (2, open_candidates)):
                         proposal = selector.propose(query, qv, candidates)
                         if proposal is None:
                             continue

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from squad import DEFAULT_DATA, SquadQuestion, index_squad, load, reworded
+from squad import DEFAULT_DATA, SquadQuestion, gold_candidates, index_squad, load, reworded
 
 from assistant.answers.answering import AnswerSelector, ReadUnit
 from assistant.answers.conversation import Query
@@ -160,10 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         selector = answer_selector(store, settings, uncalibrated)
         memo = MemoReader(selector.reader)
         selector.reader = memo
-        passage_ids, _ = store.live_vectors("passages")
-        by_article: dict[str, list[Candidate]] = {}
-        for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
-            by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+        by_article = gold_candidates(store)
         vectors = embedder.encode([q.question for q in questions])
         asked = [
             (q, qv, by_article[q.article_id], retriever.run(q.question, qv, 3))

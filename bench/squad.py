@@ -52,6 +52,7 @@ from assistant.index.backends.embedded import EmbeddedBackend
 from assistant.index.embedding import Embedder
 from assistant.index.indexing import index_articles
 from assistant.index.segments import IndexDirectory, Manifest
+from assistant.index.store import Store
 from assistant.service import (
     answer_selector,
     chunking_options,
@@ -131,6 +132,15 @@ def reworded(
     context = {a.id: a.text for a in articles}
     changed = [(q, paraphraser.paraphrase(q.question, context[q.article_id])) for q in questions]
     return [replace(q, question=text) for q, text in changed if text is not None]
+
+
+def gold_candidates(store: Store) -> dict[str, list[Candidate]]:
+    """Each paragraph's live passages, in text order, as candidates: its gold paragraph."""
+    passage_ids, _ = store.live_vectors("passages")
+    by_article: dict[str, list[Candidate]] = {}
+    for passage in sorted(store.passages(passage_ids).values(), key=lambda p: p.start):
+        by_article.setdefault(passage.article_id, []).append(Candidate(passage, 0.0))
+    return by_article
 
 
 def index_squad(
