@@ -402,6 +402,9 @@ def evaluate(
     floors: Annotated[
         Path | None, typer.Option(help="Floors (JSON); any figure below one exits with status 1.")
     ] = Path("eval/floors.json"),
+    no_floors: Annotated[
+        bool, typer.Option("--no-floors", help="Print the figures without checking floors.")
+    ] = False,
     failures: Annotated[bool, typer.Option("--failures", help="List every miss.")] = False,
     index_dir: IndexDirOption = None,
     corpus_dir: CorpusDirOption = None,
@@ -419,6 +422,15 @@ def evaluate(
         question_set = load_questions(questions)
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
+    limits: dict[str, Any] | None = None
+    if not no_floors and floors is not None:
+        # Read before the questions are answered: a wrong path fails at once, not minutes on.
+        try:
+            limits = json.loads(floors.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"floors {floors}: {exc} (--no-floors to skip them)") from exc
+        if not isinstance(limits, dict):
+            raise _fail(f"floors {floors}: expected a JSON object of figures")
     with _opened(settings) as service:
         report = evaluate(service, question_set)
         version = service.health().index_version
@@ -451,11 +463,7 @@ def evaluate(
                 + (escape(repr(miss.answer)) if miss.answered else "[i]no answer[/]")
                 + f" [dim](confidence {miss.confidence:.2f})[/]"
             )
-    if floors is not None and floors.exists():
-        try:
-            limits = json.loads(floors.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise _fail(f"{floors}: not valid JSON ({exc})") from exc
+    if limits is not None:
         problems = below_floors(figures, limits)
         for problem in problems:
             errors.print(f"[bold red]below floor:[/] {escape(problem)}")

@@ -82,3 +82,14 @@ def test_train_reader_refuses_a_missing_data_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no such file" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("floors", ["", "missing.json"])
+def test_eval_refuses_unreadable_floors_before_answering(tmp_path: Path, floors: str) -> None:
+    index_dir = tmp_path / "index"
+    path = str(tmp_path / floors) if floors else floors  # "": the current folder
+    result = runner.invoke(app, ["eval", "--floors", path, "--index-dir", str(index_dir)])
+    assert result.exit_code == 1
+    flat = "".join(result.output.split())
+    assert "floors" in flat and "--no-floors" in flat, flat
+    assert not index_dir.exists()  # failed before opening (or building) an index
