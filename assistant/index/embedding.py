@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -82,19 +82,30 @@ class Embedder:
         """Embed ``texts``; an empty list gives an empty ``(0, dimension)`` array."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = on_model_thread(lambda: self._encode_batches(texts, batch_size))
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        size = batch_size or self.batch_size
+        # Longest first, so each batch pads to texts of like length (as the library does).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        ordered = [texts[i] for i in order]
+        # One model-thread task per batch, not per call: a question that arrives during an
+        # ingest waits for one batch, not for the whole ingest's texts (bench/feeds.py).
+        parts = [
+            on_model_thread(partial(self._encode_batch, ordered[i : i + size]))
+            for i in range(0, len(ordered), size)
+        ]
+        on_model_thread(release_free_memory)  # a build's batches are large; keep none of them
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
 
-    def _encode_batches(self, texts: list[str], batch_size: int | None) -> Vectors:
+    def _encode_batch(self, texts: list[str]) -> Vectors:
         with self._lock:
             vectors = self._model.encode(
                 texts,
-                batch_size=batch_size or self.batch_size,
+                batch_size=len(texts),
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-            release_free_memory()  # a build's batches are large; keep none of them
         return np.asarray(vectors)
 
     @property
