@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 
-from assistant.answers.answering import reading_texts
 from assistant.answers.conversation import Query
 from assistant.answers.retrieval import lexical_terms
 from assistant.config import Settings
@@ -132,11 +131,7 @@ def reader_floor(service: AssistantService, questions: Sequence[str]) -> float |
         vector = service.embedder.encode_one(question)
         candidates = service.snapshot().retriever.run(question, vector, 3)
         ranked = selector.rank(query, vector, candidates)
-        options = selector.options
-        texts = [
-            t.text
-            for t in reading_texts(ranked, options.sentences_read, options.reading_context_chars)
-        ]
+        texts = [t.text for t in selector.texts_to_read(ranked)]
         reader.read(question, texts)  # warm
         started = time.perf_counter()
         reader.read(question, texts)
