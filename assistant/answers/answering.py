@@ -368,10 +368,9 @@ class AnswerSelector:
         self.model = model or AnswerModel.load()
         self.reader = reader
         self.calibration = calibration if reader is not None else None
-        reader_refuses = self.calibration is not None and options.refusal == "reader"
         threshold = (
             self.calibration.threshold
-            if self.calibration is not None and reader_refuses
+            if self.calibration is not None and options.refusal == "reader"
             else self.model.threshold
         )
         self.min_confidence = (

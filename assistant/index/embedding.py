@@ -99,13 +99,17 @@ class Embedder:
 
     def _encode_batch(self, texts: list[str]) -> Vectors:
         with self._lock:
-            vectors = self._model.encode(
-                texts,
-                batch_size=len(texts),
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            return self._forward(texts)
+
+    def _forward(self, texts: list[str]) -> Vectors:
+        """One forward pass over ``texts`` (the caller holds the model's lock)."""
+        vectors = self._model.encode(
+            texts,
+            batch_size=max(len(texts), 1),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors)
 
     @property
@@ -132,14 +136,8 @@ class Embedder:
         return self._questions.submit(text)
 
     def _embed_questions(self, texts: list[str]) -> list[Vectors]:
-        vectors = self._model.encode(
-            texts,
-            batch_size=max(len(texts), 1),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return [np.ascontiguousarray(vector, dtype=np.float32) for vector in vectors]
+        # The batch worker holds the model's lock around this call.
+        return [np.ascontiguousarray(v, dtype=np.float32) for v in self._forward(texts)]
 
 
 @lru_cache(maxsize=4)
