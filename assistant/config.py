@@ -89,11 +89,11 @@ class Settings(BaseSettings):
     # News-aware answers: each of this many best-retrieved articles gives its own answer, and
     # the question's time chooses among them (the newest for "now"; 0: the best answer only).
     news_articles: int = Field(default=5, ge=0, le=20)
-    # Who refuses: "features" (the answer model's answerability, as without the reader),
-    # "reader" (its no-answer margin, calibrated on SQuAD 2.0 dev-half; refuses far more
-    # paraphrases) or "either" (answered when either is sure enough, against the answer
-    # model's threshold); see docs/evaluation.md.
-    refusal: Literal["features", "reader", "either"] = "features"
+    # Who refuses: "reader" (one calibrated model over the reader's no-answer margin and the
+    # cheap evidence, its threshold chosen for questions mostly answered by the collection;
+    # reader/calibration.py) or "features" (the hand-set answerability model, as without the
+    # reader); see docs/evaluation.md.
+    refusal: Literal["reader", "features"] = "reader"
     # Synonyms from WordNet 3.0 (Debian's wordnet-base, /usr/share/wordnet; unset or "" for
     # none, the default): a question's word counts, at synonym_weight, as in a sentence that
     # holds a synonym from its first synonym_senses senses ("duties" in a sentence on

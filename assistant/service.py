@@ -29,6 +29,7 @@ from assistant.answers.answering import (
     AnswerOptions,
     AnswerSelector,
     ReadUnit,
+    Refusal,
 )
 from assistant.answers.conversation import Query, Turn, build_query
 from assistant.answers.news import NewsAnswer, NewsAnswerer, event_day, matched_query
@@ -425,7 +426,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         reading_context_chars=settings.reader_context_chars,
         prior_weight=settings.reader_prior_weight,
         null_weight=settings.reader_null_weight,
-        refusal=settings.refusal,
+        refusal=Refusal(settings.refusal),
         synonym_weight=settings.synonym_weight,
     )
 

@@ -1,7 +1,7 @@
 """Calibrate the reader's confidence and refusal threshold on SQuAD 2.0 dev-half, by article.
 
     .venv/bin/python bench/calibrate_reader.py [--data ...] [--half tune] [--limit N] [--folds 4]
-        [--write]
+        [--paraphrase SEED | --no-paraphrase] [--answerable-share 0.8] [--write]
 
 Every question is answered twice through the assistant's own selector with the reader, the
 threshold off:
@@ -11,7 +11,11 @@ threshold off:
   everyday case of a question the collection does not cover, where any answer is wrong.
 An answer is *right* when the question is answerable and the short answer's F1 with a gold
 answer is at least 0.5. ``confidence = P(right)`` is a logistic model over
-``CALIBRATION_FEATURES``; the threshold maximises total F1 within the gold paragraph.
+``CALIBRATION_FEATURES``; the threshold maximises total F1 within the gold paragraph, with the
+answerable questions weighted to ``--answerable-share`` (default: the users' share,
+``USERS_ANSWERABLE_SHARE``; SQuAD's own is 0.5). Each question that can be put in other words
+(``reader/paraphrase.py``, seeded) is asked that way too, so that the fit does not learn that
+an answer always shares the question's words.
 
 Figures are held out: the Wikipedia articles are split into folds, the model and threshold are
 fitted on the other folds and applied to each. ``--write`` refits on everything and writes
@@ -28,12 +32,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from squad import DEFAULT_DATA, SquadQuestion, gold_candidates, index_squad, load
+from squad import DEFAULT_DATA, SquadQuestion, gold_candidates, index_squad, load, reworded
 
 from assistant.answers.answering import AnswerSelector
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
     CALIBRATION_FEATURES,
+    SQUAD_ANSWERABLE_SHARE,
+    USERS_ANSWERABLE_SHARE,
     CalibrationRow,
     ReaderCalibration,
     cross_validate,
@@ -57,10 +63,12 @@ def collect(
     embedder: Embedder,
     by_article: dict[str, list[Candidate]],
     off_corpus: bool = True,
+    reworded_ids: frozenset[int] = frozenset(),
 ) -> list[CalibrationRow]:
+    """One row per question and setting; ``reworded_ids``: positions of reworded questions."""
     vectors = embedder.encode([q.question for q in questions])
     rows: list[CalibrationRow] = []
-    for q, qv in zip(questions, vectors, strict=True):
+    for n, (q, qv) in enumerate(zip(questions, vectors, strict=True)):
         query = Query(question=q.question, text=q.question)
         wiki = q.article_id.split("#")[0]
         settings_of = [(by_article[q.article_id], True)]
@@ -85,6 +93,7 @@ def collect(
                     best_score(prediction, q.answers, "em") if answerable else 0.0,
                     q.answerable,
                     inside,
+                    n in reworded_ids,
                 )
             )
     return rows
@@ -101,6 +110,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         help="only questions of this half of the articles (the reader trains on 'tune')",
     )
     parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument(
+        "--paraphrase", type=int, default=7, help="seed of the rewording (default 7)"
+    )
+    parser.add_argument(
+        "--no-paraphrase", action="store_true", help="only the questions as SQuAD asks them"
+    )
+    parser.add_argument("--answerable-share", type=float, default=USERS_ANSWERABLE_SHARE)
     parser.add_argument("--reader-dir", type=Path, default=DEFAULT_READER)
     parser.add_argument("--write", action="store_true", help="write calibration.json")
     args = parser.parse_args(argv)
@@ -109,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         questions = [q for q in questions if article_half(q.article_id.split("#")[0]) == args.half]
     if args.limit:
         questions = random.Random(13).sample(questions, min(args.limit, len(questions)))
+    asked = list(questions)
+    if not args.no_paraphrase:
+        asked += reworded(questions, articles, args.paraphrase)
+    reworded_ids = frozenset(range(len(questions), len(asked)))
     settings = Settings(reader_dir=args.reader_dir, refusal="reader")
     embedder = Embedder(settings.model)
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,18 +141,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         uncalibrated = ReaderCalibration((0.0,) * len(CALIBRATION_FEATURES), 0.0, 0.5)
         selector = answer_selector(store, settings, uncalibrated)
         by_article = gold_candidates(store)
-        rows = collect(questions, selector, retriever, embedder, by_article)
+        rows = collect(asked, selector, retriever, embedder, by_article, reworded_ids=reworded_ids)
         store.close()
-    figures = cross_validate(rows, args.folds)
-    json.dump(figures, sys.stdout, indent=2)
+    figures = cross_validate(rows, args.folds, answerable_share=args.answerable_share)
+    at_squad_share = cross_validate(rows, args.folds, answerable_share=SQUAD_ANSWERABLE_SHARE)
+    json.dump(
+        {"held_out": figures, "held_out_at_squad_share": at_squad_share}, sys.stdout, indent=2
+    )
     sys.stdout.write("\n")
     if args.write:
-        fit_calibration(rows).save(
+        squad_threshold = fit_calibration(rows, SQUAD_ANSWERABLE_SHARE).threshold
+        fit_calibration(rows, args.answerable_share).save(
             args.reader_dir,
             {
                 "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half"
-                + ("" if args.half == "all" else f", the {args.half} half of its articles"),
+                + ("" if args.half == "all" else f", the {args.half} half of its articles")
+                + f": {len(questions)} questions, {len(reworded_ids)} of them also reworded"
+                + f"; threshold for an answerable share of {args.answerable_share}",
+                "threshold_at_squad_share": squad_threshold,
                 "held_out": figures,
+                "held_out_at_squad_share": at_squad_share,
             },
         )
     return figures

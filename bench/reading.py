@@ -37,6 +37,7 @@ from assistant.answers.answering import AnswerSelector, ReadUnit
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
     CALIBRATION_FEATURES,
+    SQUAD_ANSWERABLE_SHARE,
     CalibrationRow,
     ReaderCalibration,
     cross_validate,
@@ -111,7 +112,7 @@ def applied(
 ) -> dict[str, float]:
     """HasAns F1, NoAns accuracy and total F1 of ``rows`` under a calibration fitted on
     ``fitted_on``."""
-    model = fit_calibration(fitted_on)
+    model = fit_calibration(fitted_on, SQUAD_ANSWERABLE_SHARE)
     has = [r for r in rows if r.answerable]
     no = [r for r in rows if not r.answerable]
 
@@ -190,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
                 before = memo.seconds
                 gold, e2e, sentence_right = rows_for(selector, asked)
-                held = cross_validate(gold, folds=4)
+                held = cross_validate(gold, folds=4, answerable_share=SQUAD_ANSWERABLE_SHARE)
                 end = applied(e2e, gold)
                 print(
                     f"{reads:>12} {rule:>6} | {held['hasans_f1']:>11} "

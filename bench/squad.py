@@ -12,7 +12,12 @@ Then, for the questions:
 (b) answer-sentence top-1 inside the gold paragraph: the sentence the assistant picks, and
     the plain cosine baseline, counted right when it contains a gold answer's start;
 (c) short answers by the official SQuAD 2.0 rules within the gold paragraph: EM/F1 on
-    answerable questions (HasAns), accuracy on unanswerable ones (NoAns), and both together.
+    answerable questions (HasAns), accuracy on unanswerable ones (NoAns), and both together;
+(d) the same end to end: each question asked of every paragraph, as the service asks it.
+
+(c) and (d) are given at the threshold the service refuses below, and, with the reader
+refusing, also at the calibration's threshold for SQuAD's own share of answerable questions
+(half; the default threshold is chosen for users, who mostly ask what their articles answer).
 
 ``--half measure`` keeps the questions of the articles that the reader never trained or was
 calibrated on (``examples.article_half``); every paragraph is still indexed.
@@ -36,12 +41,15 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answers.answering import AnswerSelector, Proposal
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
     CALIBRATION_FEATURES,
+    SQUAD_ANSWERABLE_SHARE,
     CalibrationRow,
     cross_validate,
 )
+from assistant.answers.reader.card import CALIBRATION_FILE, DEFAULT_READER
 from assistant.answers.reader.examples import HALVES, article_half
 from assistant.answers.retrieval import Candidate, Retriever, lexical_terms
 from assistant.articles.corpus import Article
@@ -188,6 +196,30 @@ def recall(ranks: list[int | None], k: int) -> float:
     return sum(r is not None and r <= k for r in ranks) / len(ranks)
 
 
+THRESHOLD_NAMES = {"": "refusing below", "squad_share_": "at SQuAD's share, below"}
+
+
+def refusal_thresholds(selector: AnswerSelector, settings: Settings) -> dict[str, float]:
+    """The threshold the service refuses below (key ""), and with the reader refusing at its
+    calibrated default, the calibration's threshold for SQuAD's share ("squad_share_")."""
+    thresholds = {"": selector.min_confidence}
+    if selector.calibration is None or settings.min_confidence is not None:
+        return thresholds
+    path = (settings.reader_dir or DEFAULT_READER) / CALIBRATION_FILE
+    squad = json.loads(path.read_text(encoding="utf-8")).get("threshold_at_squad_share")
+    if squad is not None:
+        thresholds["squad_share_"] = float(squad)
+    return thresholds
+
+
+def predicted(proposal: Proposal | None, threshold: float) -> str:
+    """The short answer given at ``threshold`` ("" for a refusal)."""
+    if proposal is None or proposal.answer.confidence < threshold:
+        return ""
+    answer = proposal.answer
+    return answer.highlight.text if answer.highlight else answer.text or ""
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -204,8 +236,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     parser.add_argument(
         "--refusal",
-        choices=("features", "reader", "either"),
-        help="who refuses (default: ASSISTANT_REFUSAL or features); 'reader' applies the "
+        choices=("reader", "features"),
+        help="who refuses (default: ASSISTANT_REFUSAL or reader); 'reader' applies the "
         "calibration.json threshold, fitted by bench/calibrate_reader.py",
     )
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
@@ -272,11 +304,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             ranks["fused"].append(rank_of(fused, q.article_id))
         retrieval_seconds = time.perf_counter() - started
 
-        # (b) answer sentence and (c) short answers, inside the gold paragraph
+        # (b) answer sentence and (c) short answers, inside the gold paragraph, at each
+        # threshold; (d) end to end, likewise.
+        thresholds = refusal_thresholds(selector, settings)
         started = time.perf_counter()
         picked_right = cosine_right = answer_sentence_right = 0
-        has_em = has_f1 = 0.0
-        no_right = 0
+        has_em = dict.fromkeys(thresholds, 0.0)
+        has_f1 = dict.fromkeys(thresholds, 0.0)
+        no_right = dict.fromkeys(thresholds, 0)
         rows: list[CalibrationRow] = []
         for q in questions:
             qv = vector_of[q.id]
@@ -284,10 +319,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             candidates = by_article[q.article_id]
             ranked = selector.rank(query, qv, candidates)
             proposal = selector.propose(query, qv, candidates)
-            prediction = ""
-            if proposal is not None and proposal.answer.confidence >= selector.min_confidence:
-                answer = proposal.answer
-                prediction = answer.highlight.text if answer.highlight else answer.text or ""
             if q.answerable:
                 best = ranked[0].sentence
                 picked_right += any(best.start <= s < best.end for s in q.starts)
@@ -297,10 +328,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
                     forced = proposal.answer
                     assert forced.start is not None and forced.end is not None
                     answer_sentence_right += any(forced.start <= s < forced.end for s in q.starts)
-                has_em += best_score(prediction, q.answers, "em")
-                has_f1 += best_score(prediction, q.answers, "f1")
-            else:
-                no_right += prediction == ""
+            for name, threshold in thresholds.items():
+                prediction = predicted(proposal, threshold)
+                if q.answerable:
+                    has_em[name] += best_score(prediction, q.answers, "em")
+                    has_f1[name] += best_score(prediction, q.answers, "f1")
+                else:
+                    no_right[name] += prediction == ""
             if proposal is not None and selector.calibration is not None:
                 forced_text = proposal.answer.highlight.text if proposal.answer.highlight else ""
                 rows.append(
@@ -317,19 +351,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
         # (d) end to end: each question against every paragraph, as the service asks it
         started = time.perf_counter()
-        e2e_f1 = 0.0
-        e2e_no_right = 0
+        e2e_f1 = dict.fromkeys(thresholds, 0.0)
+        e2e_no_right = dict.fromkeys(thresholds, 0)
         for q in questions:
             qv = vector_of[q.id]
             query = Query(question=q.question, text=q.question)
-            answer = selector.run(query, qv, retriever.run(q.question, qv, 3))
-            prediction = ""
-            if answer.answered:
-                prediction = answer.highlight.text if answer.highlight else answer.text or ""
-            if q.answerable:
-                e2e_f1 += best_score(prediction, q.answers, "f1")
-            else:
-                e2e_no_right += prediction == ""
+            proposal = selector.propose(query, qv, retriever.run(q.question, qv, 3))
+            for name, threshold in thresholds.items():
+                prediction = predicted(proposal, threshold)
+                if q.answerable:
+                    e2e_f1[name] += best_score(prediction, q.answers, "f1")
+                else:
+                    e2e_no_right[name] += prediction == ""
         e2e_seconds = time.perf_counter() - started
 
     n_has, n_no = len(answerable), len(questions) - len(answerable)
@@ -337,17 +370,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         **{f"{name}_recall@{k}": recall(r, k) for name, r in ranks.items() for k in RECALL_AT},
         "sentence_top1": picked_right / n_has,
         "sentence_top1_cosine": cosine_right / n_has,
-        "hasans_em": 100 * has_em / n_has,
-        "hasans_f1": 100 * has_f1 / n_has,
-        "noans_accuracy": no_right / n_no if n_no else 0.0,
-        "total_em": 100 * (has_em + no_right) / len(questions),
-        "total_f1": 100 * (has_f1 + no_right) / len(questions),
         "answer_sentence_top1": answer_sentence_right / n_has,
-        "e2e_hasans_f1": 100 * e2e_f1 / n_has,
-        "e2e_noans_accuracy": e2e_no_right / n_no if n_no else 0.0,
-        "e2e_total_f1": 100 * (e2e_f1 + e2e_no_right) / len(questions),
     }
-    held_out = cross_validate(rows, folds=4) if rows else None
+    for name in thresholds:
+        figures |= {
+            f"{name}hasans_em": 100 * has_em[name] / n_has,
+            f"{name}hasans_f1": 100 * has_f1[name] / n_has,
+            f"{name}noans_accuracy": no_right[name] / n_no if n_no else 0.0,
+            f"{name}total_em": 100 * (has_em[name] + no_right[name]) / len(questions),
+            f"{name}total_f1": 100 * (has_f1[name] + no_right[name]) / len(questions),
+            f"{name}e2e_hasans_f1": 100 * e2e_f1[name] / n_has,
+            f"{name}e2e_noans_accuracy": e2e_no_right[name] / n_no if n_no else 0.0,
+            f"{name}e2e_total_f1": 100 * (e2e_f1[name] + e2e_no_right[name]) / len(questions),
+            f"{name}threshold": thresholds[name],
+        }
+    held_out = (
+        cross_validate(rows, folds=4, answerable_share=SQUAD_ANSWERABLE_SHARE) if rows else None
+    )
     if held_out is not None:
         figures.update(
             {
@@ -391,11 +430,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         f"answer sentence {figures['answer_sentence_top1']:.3f}\n"
     )
     out.write("\n(c) short answers in the gold paragraph, official SQuAD 2.0 rules\n")
-    out.write(
-        f"  HasAns EM {figures['hasans_em']:.1f}  F1 {figures['hasans_f1']:.1f}   "
-        f"NoAns accuracy {figures['noans_accuracy']:.3f}   "
-        f"total EM {figures['total_em']:.1f}  F1 {figures['total_f1']:.1f}\n"
-    )
+    for name in thresholds:
+        out.write(
+            f"  {THRESHOLD_NAMES[name]} {figures[name + 'threshold']:.2f}: "
+            f"HasAns EM {figures[name + 'hasans_em']:.1f}  F1 {figures[name + 'hasans_f1']:.1f}   "
+            f"NoAns accuracy {figures[name + 'noans_accuracy']:.3f}   "
+            f"total EM {figures[name + 'total_em']:.1f}  F1 {figures[name + 'total_f1']:.1f}\n"
+        )
     if held_out is not None:
         out.write(
             f"  held out by article ({held_out['folds']} folds, thresholds "
@@ -405,10 +446,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         )
     out.write(
         f"\n(d) end to end (top 3 passages of all {len(articles)} paragraphs, as the service "
-        f"asks)\n  HasAns F1 {figures['e2e_hasans_f1']:.1f}   "
-        f"NoAns accuracy {figures['e2e_noans_accuracy']:.3f}   "
-        f"total F1 {figures['e2e_total_f1']:.1f}\n"
+        "asks)\n"
     )
+    for name in thresholds:
+        out.write(
+            f"  {THRESHOLD_NAMES[name]} {figures[name + 'threshold']:.2f}: "
+            f"HasAns F1 {figures[name + 'e2e_hasans_f1']:.1f}   "
+            f"NoAns accuracy {figures[name + 'e2e_noans_accuracy']:.3f}   "
+            f"total F1 {figures[name + 'e2e_total_f1']:.1f}\n"
+        )
     out.write(
         "  published neural readers (full dev set, EM / F1): "
         + "; ".join(f"{name} {em} / {f1}" for name, (em, f1) in READERS.items())

@@ -87,6 +87,16 @@ def confidence_label(answered: bool, confidence: float) -> str:
     return "strong match" if confidence >= STRONG_MATCH else "weak match"
 
 
+class Refusal(StrEnum):
+    """Who decides that the sources do not answer."""
+
+    # One calibrated model over the reader's no-answer margin and the cheap evidence
+    # (``reader.calibration``), fitted on SQuAD 2.0 dev-half questions as asked and reworded.
+    READER = "reader"
+    # The hand-set answerability model over the cheap evidence (the only one without a reader).
+    FEATURES = "features"
+
+
 class ReadUnit(StrEnum):
     """What the reader reads of the passages considered."""
 
@@ -111,10 +121,7 @@ class AnswerOptions:
     # Weight of the reader's no-answer score of a text against it when choosing which text
     # holds the answer (1: the span's margin over "no answer"; 0: the span score alone).
     null_weight: float = 0.5
-    # Who decides a refusal when the reader is on: "features" (the answerability model over
-    # the cheap evidence, and its threshold), "reader" (its calibrated no-answer margin) or
-    # "either" (the higher of the two, against the answerability model's threshold).
-    refusal: str = "features"
+    refusal: Refusal = Refusal.READER  # who refuses when the reader is on
     # How much a question term counts as in a sentence when only a WordNet synonym of it is
     # ("duties" against "tariffs"); its own stem counts 1.
     synonym_weight: float = 0.5
@@ -370,7 +377,7 @@ class AnswerSelector:
         self.calibration = calibration if reader is not None else None
         threshold = (
             self.calibration.threshold
-            if self.calibration is not None and options.refusal == "reader"
+            if self.calibration is not None and options.refusal is Refusal.READER
             else self.model.threshold
         )
         self.min_confidence = (
@@ -587,7 +594,9 @@ class AnswerSelector:
         end = max([end, *(s.end for s in holding)])
         offset = read.passage.start
         text = read.passage.text[start - offset : end - offset]
+        # The reader's scores beside the cheap evidence: calibration may fit any of them.
         features = {
+            **evidence,
             "reader_margin": reading.span_score - reading.null_score,
             "prior": self.model.answerable.logit(evidence),
         }
@@ -612,13 +621,10 @@ class AnswerSelector:
         features: Mapping[str, float],
         calibration: ReaderCalibration,
     ) -> float:
-        """P(right) by whoever refuses: the answer model, the reader's calibrated margin, or
-        for "either" the higher of the two (answered when either is sure enough)."""
-        model = self.model.answerable.probability(evidence)
-        if self.options.refusal == "features":
-            return model
-        reader = calibration.confidence(features)
-        return reader if self.options.refusal == "reader" else max(model, reader)
+        """P(right) by whoever refuses: the calibrated reader, or the answer model."""
+        if self.options.refusal is Refusal.FEATURES:
+            return self.model.answerable.probability(evidence)
+        return calibration.confidence(features)
 
     def question_terms(self, query: Query) -> QuestionTerms:
         """IDF per stemmed question term; context terms of a follow-up count half."""

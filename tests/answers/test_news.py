@@ -162,9 +162,9 @@ def test_a_newer_answer_about_as_good_as_the_best_is_the_present_state() -> None
 
 
 def test_answers_match_by_the_answer_model_whoever_refuses() -> None:
-    # With refusal by either model, the reader's calibrated confidence can lift the best
-    # answer (0.95) far above a newer one that the answer model rates about as well: the
-    # band compares the answer model's figures, so the newer one stays the present state.
+    # The reader's calibrated confidence can lift the best answer (0.95) far above a newer
+    # one that the answer model rates about as well: the band compares the answer model's
+    # figures, so the newer one stays the present state.
     def rated(article: str, published: str, short: str, confidence: float, match: float) -> Answer:
         a = answer(article, published, short)
         return Answer(True, a.text, a.start, a.end, a.passage, a.highlight, confidence, match)
