@@ -451,12 +451,9 @@ class AnswerSelector:
         return self.decide(self.propose(query, query_vector, candidates))
 
     def answers(self, proposal: Proposal | None) -> bool:
-        """Whether the proposal is confident enough to be given as an answer.
-
-        Measured on eval/news_questions.yaml for other articles' answers: the reader's
-        calibrated margin as well (threshold, or a floor of 0.2) kept fewer of them and
-        missed the earlier answer of a plain "55% in September" (docs/evaluation.md).
-        """
+        """Whether the proposal is confident enough to be given as an answer: the refusing
+        model's confidence against its threshold (also how news answers keep other
+        articles' answers; docs/evaluation.md measures both refusals on the news set)."""
         return proposal is not None and proposal.answer.confidence >= self.min_confidence
 
     def decide(self, proposal: Proposal | None) -> Answer:

@@ -107,9 +107,23 @@ def write_card(directory: Path) -> Path:
             "",
             f"- confidence = sigmoid({calibration['bias']:.3f} + "
             + " + ".join(f"{w:.3f} · {f}" for f, w in calibration["weights"].items())
-            + f"); refuse below {calibration['threshold']}",
+            + f"); refuse below {calibration['threshold']}"
+            + (
+                f" ({calibration['threshold_at_squad_share']} for SQuAD's share of answerable "
+                "questions, a half)"
+                if "threshold_at_squad_share" in calibration
+                else ""
+            ),
             f"- {calibration.get('about', 'fitted on SQuAD 2.0 dev-half')}; held out by article "
             "(folds of those articles): " + json.dumps(calibration.get("held_out", {})),
+            *(
+                [
+                    "- held out at SQuAD's share: "
+                    + json.dumps(calibration["held_out_at_squad_share"])
+                ]
+                if "held_out_at_squad_share" in calibration
+                else []
+            ),
         ]
     path = directory / CARD_FILE
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
