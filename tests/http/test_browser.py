@@ -7,6 +7,7 @@ The server is ``assistant serve`` in its own process on 127.0.0.1, with an index
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ from playwright.sync_api import (
     ViewportSize,
 )
 
+from assistant.answers.answering import STRONG_MATCH
 from tests.servers import running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -89,7 +91,13 @@ def test_ask_see_highlight_follow_citation_to_the_marked_passage(
     # The reader's span: the place, with its country ("Madrid, Spain"), nothing more.
     # The fourth-stage reader marks "on the 14th (local time) in Madrid, Spain" here.
     assert "Madrid" in turn.locator("mark.short-answer").inner_text()
-    assert "strong match" in turn.locator(".confidence").inner_text().lower()
+    # The confidence in words and in figures, the words by the figure (STRONG_MATCH).
+    label = re.fullmatch(
+        r"(strong|weak) match · confidence (\d+)%", turn.locator(".confidence").inner_text().lower()
+    )
+    assert label is not None
+    shown, strong = int(label[2]), 100 * STRONG_MATCH  # shown rounded to a whole percent
+    assert shown >= strong if label[1] == "strong" else shown <= strong
     chips = turn.locator(".chip")
     assert chips.count() == 3
     assert chips.nth(0).locator(".n").inner_text() == "[1]"
