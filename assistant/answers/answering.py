@@ -591,12 +591,8 @@ class AnswerSelector:
         end = max([end, *(s.end for s in holding)])
         offset = read.passage.start
         text = read.passage.text[start - offset : end - offset]
-        # The reader's scores beside the cheap evidence: calibration may fit any of them.
-        features = {
-            **evidence,
-            "reader_margin": reading.span_score - reading.null_score,
-            "prior": self.model.answerable.logit(evidence),
-        }
+        # The reader's margin beside the cheap evidence: calibration may fit any of them.
+        features = {**evidence, "reader_margin": reading.span_score - reading.null_score}
         highlight = Highlight(
             span_start - start, span_end - start, text[span_start - start : span_end - start]
         )

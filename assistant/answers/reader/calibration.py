@@ -35,8 +35,8 @@ from assistant.answers.reader.card import CALIBRATION_FILE, ReaderFileError, wri
 #: when the question is reworded: how much of the question's weight (IDF) its words cover,
 #: how much of its rarest term is missing, and the share of its terms the collection never
 #: uses. Each earned its place on questions held out by article (docs/evaluation.md); the
-#: hand-set answerability logit (``prior``), fitted beside the margin, took weight and
-#: refused most reworded questions.
+#: hand-set answerability model's logit, fitted beside the margin, took weight and refused
+#: most reworded questions.
 CALIBRATION_FEATURES = ("reader_margin", "best_coverage_idf", "missing_rare", "unknown_terms")
 
 #: The share of questions with an answer in the collection that the default threshold is
@@ -212,8 +212,8 @@ def cross_validate(
         "folds": folds,
         "answerable_share": answerable_share,
         "thresholds": thresholds,
-        **_squad_figures([(r, c, t) for r, c, t in scored if not r.reworded]),
-        **({"reworded": _squad_figures(reworded)} if reworded else {}),
+        **squad_figures([(r, c, t) for r, c, t in scored if not r.reworded]),
+        **({"reworded": squad_figures(reworded)} if reworded else {}),
         "off_corpus_refused": round(sum(c < t for r, c, t in outside) / max(1, len(outside)), 3),
         "reliability": table,
     }
@@ -222,7 +222,7 @@ def cross_validate(
 Scored = tuple[CalibrationRow, float, float]  # a row, its confidence, the threshold it met
 
 
-def _squad_figures(scored: Sequence[Scored]) -> dict[str, float]:
+def squad_figures(scored: Sequence[Scored]) -> dict[str, float]:
     """SQuAD 2.0's figures within the gold paragraph: each question counted once."""
     inside = [(r, c, t) for r, c, t in scored if r.in_paragraph]
     has = [(r, c, t) for r, c, t in inside if r.answerable]
