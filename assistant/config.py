@@ -65,19 +65,12 @@ class Settings(BaseSettings):
     # The reader finds the short answer, picks the answer sentence and decides the refusal:
     # "trained" (the weights in reader_dir over the reader_base encoder, the packaged ones
     # when unset) or "none" (the feature model alone, for comparison). It reads the best
-    # passages whole (reader_reads, passages_read; bench/reading.py measured the choice).
+    # passages whole: the passages_read passages holding the cheap ranker's best sentences
+    # (bench/reading.py measured them against the best sentences alone).
     reader: Literal["trained", "none"] = "trained"
     reader_dir: Path | None = None
     reader_base: str = PACKAGED_MODEL
-    sentences_read: int = Field(default=2, ge=1, le=20)
-    # What the reader reads: "passages" (the passages_read passages holding the cheap ranker's
-    # best sentences, whole) or "sentences" (the sentences_read best sentences, each with the
-    # one before it, and reader_context_chars of their neighbours).
-    reader_reads: Literal["passages", "sentences"] = "passages"
     passages_read: int = Field(default=2, ge=1, le=20)
-    # Each read sentence is widened with its paragraph's neighbours up to this many characters
-    # (0: the sentence and the one before it only).
-    reader_context_chars: int = Field(default=0, ge=0, le=4000)
     # Quantise the reader's linear layers to int8 when it loads (faster on CPU).
     reader_int8: bool = False
     # The answer is in the text whose reader span score plus this weight times the cheap

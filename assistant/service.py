@@ -28,7 +28,6 @@ from assistant.answers.answering import (
     AnswerModel,
     AnswerOptions,
     AnswerSelector,
-    ReadUnit,
     Refusal,
 )
 from assistant.answers.conversation import Query, Turn, build_query
@@ -420,10 +419,7 @@ def retrieval_options(settings: Settings) -> RetrievalOptions:
 def answer_options(settings: Settings) -> AnswerOptions:
     return AnswerOptions(
         min_confidence=settings.min_confidence,
-        read_unit=ReadUnit(settings.reader_reads),
         passages_read=settings.passages_read,
-        sentences_read=settings.sentences_read,
-        reading_context_chars=settings.reader_context_chars,
         prior_weight=settings.reader_prior_weight,
         null_weight=settings.reader_null_weight,
         refusal=Refusal(settings.refusal),

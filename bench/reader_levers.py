@@ -1,4 +1,4 @@
-"""How many sentences the reader reads, and how much the cheap ranker and the reader's
+"""How many passages the reader reads, and how much the cheap ranker and the reader's
 no-answer score count beside its span score when it picks the text that holds the answer.
 
     .venv/bin/python bench/reader_levers.py [--limit 600] [--reads 1 2 3 5] \
@@ -6,7 +6,7 @@ no-answer score count beside its span score when it picks the text that holds th
 
 Answerable SQuAD 2.0 dev-half questions, threshold off, through the assistant's selector with
 the reader: within the gold paragraph, and end to end (top 3 passages of all paragraphs, as
-the service asks). For each number of sentences read and each pair of weights: the short
+the service asks). For each number of passages read and each pair of weights: the short
 answer's F1, and how often the answer sentence holds a gold answer. Readings are memoised,
 so the weights cost no extra forward passes.
 """
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for weight, null_weight in itertools.product(args.weights, args.null_weights):
                 selector.options = replace(
                     base_options,
-                    sentences_read=reads,
+                    passages_read=reads,
                     prior_weight=weight,
                     null_weight=null_weight,
                 )

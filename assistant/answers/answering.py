@@ -111,9 +111,6 @@ class AnswerOptions:
     read_unit: ReadUnit = ReadUnit.PASSAGES
     passages_read: int = 2  # the best passages the reader reads whole (ReadUnit.PASSAGES)
     sentences_read: int = 2  # the best sentences the reader reads (ReadUnit.SENTENCES)
-    # Each widened with its paragraph's neighbours up to this many characters (0: the
-    # sentence and the one before it only).
-    reading_context_chars: int = 0
     prior_weight: float = 2.0  # weight of the cheap ranker's score beside the reader's
     # News: of each of the best articles' own candidates, the reader reads this many passages
     # or sentences (beside read_count of all the candidates).
@@ -273,22 +270,17 @@ class ReadText:
         return self.passage.text[self.start - offset : self.end - offset]
 
 
-def reading_texts(
-    ranked: list[ScoredSentence], count: int, context_chars: int = 0
-) -> list[ReadText]:
-    """What the reader reads: the ``count`` best sentences, each with the sentence before it
-    in its paragraph (a pronoun's referent, a date set earlier), overlaps merged.
-
-    ``context_chars`` widens each stretch with the paragraph's next and earlier sentences in
-    turn, while it stays within that many characters: the reader was trained on windows of
-    about that much text, and on a lone sentence it leans towards "no answer"."""
+def reading_texts(ranked: list[ScoredSentence], count: int) -> list[ReadText]:
+    """What the reader reads of ``ReadUnit.SENTENCES``: the ``count`` best sentences, each
+    with the sentence before it in its paragraph (a pronoun's referent, a date set earlier),
+    overlaps merged."""
     sentences: dict[tuple[int, int], SentenceRecord] = {
         (s.passage.id, s.sentence.ordinal): s.sentence for s in ranked
     }
     stretches: dict[int, list[tuple[int, int, float]]] = {}
     passages: dict[int, PassageRecord] = {}
     for scored in ranked[:count]:
-        start, end = _stretch(scored, sentences, context_chars)
+        start, end = _with_sentence_before(scored, sentences)
         passages[scored.passage.id] = scored.passage
         stretches.setdefault(scored.passage.id, []).append((start, end, scored.score))
     texts: list[ReadText] = []
@@ -317,30 +309,14 @@ def passage_texts(ranked: list[ScoredSentence], count: int) -> list[ReadText]:
     return list(texts.values())
 
 
-def _stretch(
-    scored: ScoredSentence,
-    sentences: Mapping[tuple[int, int], SentenceRecord],
-    context_chars: int,
+def _with_sentence_before(
+    scored: ScoredSentence, sentences: Mapping[tuple[int, int], SentenceRecord]
 ) -> tuple[int, int]:
-    """Article offsets of a best sentence with the one before it, grown by its paragraph's
-    next and earlier sentences in turn while the whole stays within ``context_chars``."""
+    """Article offsets of a best sentence with the one before it, within its paragraph."""
     sentence = scored.sentence
-
-    def neighbour(ordinal: int) -> SentenceRecord | None:
-        found = sentences.get((scored.passage.id, ordinal))
-        return found if found is not None and found.paragraph == sentence.paragraph else None
-
-    first = neighbour(sentence.ordinal - 1) or sentence
-    last = sentence
-    grown = True
-    while grown:
-        grown = False
-        after, before = neighbour(last.ordinal + 1), neighbour(first.ordinal - 1)
-        if after is not None and after.end - first.start <= context_chars:
-            last, grown = after, True
-        if before is not None and last.end - before.start <= context_chars:
-            first, grown = before, True
-    return first.start, last.end
+    before = sentences.get((scored.passage.id, sentence.ordinal - 1))
+    first = before if before is not None and before.paragraph == sentence.paragraph else sentence
+    return first.start, sentence.end
 
 
 @dataclass(frozen=True)
@@ -517,7 +493,7 @@ class AnswerSelector:
         count = count or self.options.read_count
         if self.options.read_unit is ReadUnit.PASSAGES:
             return passage_texts(ranked, count)
-        return reading_texts(ranked, count, self.options.reading_context_chars)
+        return reading_texts(ranked, count)
 
     def _read(self, question: str, texts: list[str]) -> dict[str, Reading]:
         """Each text's reading, the question asked of it with a capital that stands for its

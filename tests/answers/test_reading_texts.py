@@ -63,22 +63,3 @@ def test_the_sentence_before_is_left_out_across_a_paragraph_break() -> None:
     [text] = reading_texts(scored([2], paragraphs=(0, 0, 1, 1, 1)), 1)
     assert text.text == "Third one."
     assert TEXT[text.start : text.end] == text.text
-
-
-def test_a_context_budget_widens_the_stretch_with_the_next_and_earlier_sentences() -> None:
-    # "Second one. Third one." is 22 characters; each further sentence adds 11 or 12.
-    [text] = reading_texts(scored([2]), 1, context_chars=34)
-    assert text.text == "Second one. Third one. Fourth one."
-    [text] = reading_texts(scored([2]), 1, context_chars=45)
-    assert text.text == "First one. Second one. Third one. Fourth one."
-    assert TEXT[text.start : text.end] == text.text
-
-
-def test_the_context_budget_keeps_to_the_paragraph() -> None:
-    [text] = reading_texts(scored([3], paragraphs=(0, 0, 1, 1, 1)), 1, context_chars=200)
-    assert text.text == "Third one. Fourth one. Fifth one."
-
-
-def test_a_sentence_longer_than_the_budget_is_read_whole() -> None:
-    [text] = reading_texts(scored([2]), 1, context_chars=5)
-    assert text.text == "Second one. Third one."
