@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/calibrate_reader.py [--data ...] [--half tune] [--limit N] [--folds 4]
         [--paraphrase SEED | --no-paraphrase] [--answerable-share 0.8] [--write]
+        [--rows FILE | --from-rows FILE]
 
 Every question is answered twice through the assistant's own selector with the reader, the
 threshold off:
@@ -20,6 +21,10 @@ an answer always shares the question's words.
 Figures are held out: the Wikipedia articles are split into folds, the model and threshold are
 fitted on the other folds and applied to each. ``--write`` refits on everything and writes
 ``calibration.json`` beside the reader's weights, with the held-out figures.
+
+Reading is the slow part (about 20 min for 800 questions and their rewordings on 2 cores):
+``--rows FILE`` keeps every answer's whole evidence, and ``--from-rows FILE`` fits from it again
+without reading, e.g. after ``CALIBRATION_FEATURES`` changed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import random
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from squad import DEFAULT_DATA, SquadQuestion, gold_candidates, index_squad, load, reworded
@@ -56,6 +62,39 @@ from assistant.index.store import Store
 from assistant.service import answer_selector, retrieval_options
 
 
+@dataclass(frozen=True)
+class Answered:
+    """One question answered in one setting: every piece of evidence, and how it scored."""
+
+    article: str  # the Wikipedia article (the unit folds are drawn by)
+    evidence: dict[str, float]
+    f1: float
+    em: float
+    answerable: bool
+    in_paragraph: bool
+    reworded: bool
+
+    def row(self) -> CalibrationRow:
+        """The row the calibration fits: the evidence it reads, by ``CALIBRATION_FEATURES``."""
+        return CalibrationRow(
+            self.article,
+            tuple(self.evidence[f] for f in CALIBRATION_FEATURES),
+            self.f1,
+            self.em,
+            self.answerable,
+            self.in_paragraph,
+            self.reworded,
+        )
+
+
+def save_answered(answered: Sequence[Answered], path: Path) -> None:
+    path.write_text(json.dumps([asdict(a) for a in answered]) + "\n", encoding="utf-8")
+
+
+def load_answered(path: Path) -> list[Answered]:
+    return [Answered(**a) for a in json.loads(path.read_text(encoding="utf-8"))]
+
+
 def collect(
     questions: Sequence[SquadQuestion],
     selector: AnswerSelector,
@@ -64,10 +103,10 @@ def collect(
     by_article: dict[str, list[Candidate]],
     off_corpus: bool = True,
     reworded_ids: frozenset[int] = frozenset(),
-) -> list[CalibrationRow]:
-    """One row per question and setting; ``reworded_ids``: positions of reworded questions."""
+) -> list[Answered]:
+    """One answer per question and setting; ``reworded_ids``: positions of reworded questions."""
     vectors = embedder.encode([q.question for q in questions])
-    rows: list[CalibrationRow] = []
+    rows: list[Answered] = []
     for n, (q, qv) in enumerate(zip(questions, vectors, strict=True)):
         query = Query(question=q.question, text=q.question)
         wiki = q.article_id.split("#")[0]
@@ -86,9 +125,9 @@ def collect(
             prediction = proposal.answer.highlight.text if proposal.answer.highlight else ""
             answerable = q.answerable and inside
             rows.append(
-                CalibrationRow(
+                Answered(
                     wiki,
-                    tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
+                    dict(proposal.evidence),
                     best_score(prediction, q.answers, "f1") if answerable else 0.0,
                     best_score(prediction, q.answers, "em") if answerable else 0.0,
                     q.answerable,
@@ -119,7 +158,43 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser.add_argument("--answerable-share", type=float, default=USERS_ANSWERABLE_SHARE)
     parser.add_argument("--reader-dir", type=Path, default=DEFAULT_READER)
     parser.add_argument("--write", action="store_true", help="write calibration.json")
+    rows_file = parser.add_mutually_exclusive_group()
+    rows_file.add_argument("--rows", type=Path, help="also keep every answer's evidence here")
+    rows_file.add_argument(
+        "--from-rows", type=Path, help="fit from the evidence kept by --rows, without reading"
+    )
     args = parser.parse_args(argv)
+    answered = load_answered(args.from_rows) if args.from_rows else read_questions(args)
+    if args.rows:
+        save_answered(answered, args.rows)
+    questions_count = sum(1 for a in answered if a.in_paragraph and not a.reworded)
+    reworded_count = sum(1 for a in answered if a.in_paragraph and a.reworded)
+    rows = [a.row() for a in answered]
+    figures = cross_validate(rows, args.folds, answerable_share=args.answerable_share)
+    at_squad_share = cross_validate(rows, args.folds, answerable_share=SQUAD_ANSWERABLE_SHARE)
+    json.dump(
+        {"held_out": figures, "held_out_at_squad_share": at_squad_share}, sys.stdout, indent=2
+    )
+    sys.stdout.write("\n")
+    if args.write:
+        squad_threshold = fit_calibration(rows, SQUAD_ANSWERABLE_SHARE).threshold
+        fit_calibration(rows, args.answerable_share).save(
+            args.reader_dir,
+            {
+                "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half"
+                + ("" if args.half == "all" else f", the {args.half} half of its articles")
+                + f": {questions_count} questions, {reworded_count} of them also reworded"
+                + f"; threshold for an answerable share of {args.answerable_share}",
+                "threshold_at_squad_share": squad_threshold,
+                "held_out": figures,
+                "held_out_at_squad_share": at_squad_share,
+            },
+        )
+    return figures
+
+
+def read_questions(args: argparse.Namespace) -> list[Answered]:
+    """The chosen questions (and their rewordings) answered through the reader."""
     articles, questions = load(args.data)
     if args.half != "all":
         questions = [q for q in questions if article_half(q.article_id.split("#")[0]) == args.half]
@@ -141,29 +216,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         uncalibrated = ReaderCalibration((0.0,) * len(CALIBRATION_FEATURES), 0.0, 0.5)
         selector = answer_selector(store, settings, uncalibrated)
         by_article = gold_candidates(store)
-        rows = collect(asked, selector, retriever, embedder, by_article, reworded_ids=reworded_ids)
-        store.close()
-    figures = cross_validate(rows, args.folds, answerable_share=args.answerable_share)
-    at_squad_share = cross_validate(rows, args.folds, answerable_share=SQUAD_ANSWERABLE_SHARE)
-    json.dump(
-        {"held_out": figures, "held_out_at_squad_share": at_squad_share}, sys.stdout, indent=2
-    )
-    sys.stdout.write("\n")
-    if args.write:
-        squad_threshold = fit_calibration(rows, SQUAD_ANSWERABLE_SHARE).threshold
-        fit_calibration(rows, args.answerable_share).save(
-            args.reader_dir,
-            {
-                "about": "fitted by bench/calibrate_reader.py on SQuAD 2.0 dev-half"
-                + ("" if args.half == "all" else f", the {args.half} half of its articles")
-                + f": {len(questions)} questions, {len(reworded_ids)} of them also reworded"
-                + f"; threshold for an answerable share of {args.answerable_share}",
-                "threshold_at_squad_share": squad_threshold,
-                "held_out": figures,
-                "held_out_at_squad_share": at_squad_share,
-            },
+        answered = collect(
+            asked, selector, retriever, embedder, by_article, reworded_ids=reworded_ids
         )
-    return figures
+        store.close()
+    return answered
 
 
 if __name__ == "__main__":

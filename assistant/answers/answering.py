@@ -39,6 +39,7 @@ from assistant.answers.answer_types import (
     find_answer_span,
     find_highlight,
     question_type,
+    span_has_form,
 )
 from assistant.answers.conversation import Query
 from assistant.answers.metonyms import country_terms, read_as_countries
@@ -567,11 +568,20 @@ class AnswerSelector:
         end = max([end, *(s.end for s in holding)])
         offset = read.passage.start
         text = read.passage.text[start - offset : end - offset]
-        # The reader's margin beside the cheap evidence: calibration may fit any of them.
-        features = {**evidence, "reader_margin": reading.span_score - reading.null_score}
         highlight = Highlight(
             span_start - start, span_end - start, text[span_start - start : span_end - start]
         )
+        # The reader's margin beside the cheap evidence: calibration may fit any of them.
+        qtype = question_type(query.question)
+        features = {
+            **evidence,
+            "reader_margin": reading.span_score - reading.null_score,
+            # A typed question whose short answer lacks the asked-for form ("how much
+            # money" answered "25 per cent").
+            "span_form_missing": float(
+                qtype in TYPED_QUESTIONS and not span_has_form(highlight.text, qtype)
+            ),
+        }
         answer = Answer(
             answered=True,
             text=text,
