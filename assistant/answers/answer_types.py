@@ -211,12 +211,6 @@ def has_answer_form(text: str, qtype: QuestionType) -> bool:
     return any(pattern.search(text) for pattern in _SPAN_PATTERNS.get(qtype, ()))
 
 
-def span_has_form(span: str, qtype: QuestionType) -> bool:
-    """True when a short answer itself has the form ``qtype`` asks for ("55%" for "what
-    share"); a place is judged as a name, as a span holds no preposition before it."""
-    return has_answer_form(span, QuestionType.WHO if qtype is QuestionType.WHERE else qtype)
-
-
 def find_highlight(
     sentence: str, question: str, qtype: QuestionType, entities: Sequence[Entity] = ()
 ) -> Highlight | None:

@@ -39,7 +39,6 @@ from assistant.answers.answer_types import (
     find_answer_span,
     find_highlight,
     question_type,
-    span_has_form,
 )
 from assistant.answers.conversation import Query
 from assistant.answers.metonyms import country_terms, read_as_countries
@@ -572,16 +571,7 @@ class AnswerSelector:
             span_start - start, span_end - start, text[span_start - start : span_end - start]
         )
         # The reader's margin beside the cheap evidence: calibration may fit any of them.
-        qtype = question_type(query.question)
-        features = {
-            **evidence,
-            "reader_margin": reading.span_score - reading.null_score,
-            # A typed question whose short answer lacks the asked-for form ("how much
-            # money" answered "25 per cent").
-            "span_form_missing": float(
-                qtype in TYPED_QUESTIONS and not span_has_form(highlight.text, qtype)
-            ),
-        }
+        features = {**evidence, "reader_margin": reading.span_score - reading.null_score}
         answer = Answer(
             answered=True,
             text=text,

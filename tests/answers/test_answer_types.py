@@ -7,7 +7,6 @@ from assistant.answers.answer_types import (
     find_answer_span,
     find_highlight,
     question_type,
-    span_has_form,
 )
 from assistant.articles.entities import Entity
 
@@ -82,22 +81,3 @@ def test_why_questions_get_the_reason() -> None:
     sentence = "Citing national security, the administration has pressured ByteDance to sell."
     found = find_answer_span(sentence, "Why was ByteDance pressured?", QuestionType.WHY)
     assert found is not None and found.text == "national security"
-
-
-@pytest.mark.parametrize(
-    ("span", "qtype", "has_form"),
-    [
-        ("25 per cent", QuestionType.PERCENT, True),
-        ("25 per cent", QuestionType.MONEY, False),  # "how much money" answered by a share
-        ("$14 billion", QuestionType.MONEY, True),
-        ("one year", QuestionType.DURATION, True),
-        ("Madrid", QuestionType.WHERE, True),  # a place alone, without "in" before it
-        ("the capital", QuestionType.WHERE, False),
-        ("September 14", QuestionType.WHEN, True),
-        ("in response to Beijing's moves", QuestionType.WHEN, False),
-    ],
-)
-def test_a_short_answer_has_the_asked_for_form_or_not(
-    span: str, qtype: QuestionType, has_form: bool
-) -> None:
-    assert span_has_form(span, qtype) is has_form
