@@ -49,6 +49,7 @@ from assistant.answers.reader.calibration import (
     CalibrationRow,
     ReaderCalibration,
     cross_validate,
+    features_of,
     fit_calibration,
 )
 from assistant.answers.reader.card import DEFAULT_READER
@@ -78,7 +79,7 @@ class Answered:
         """The row the calibration fits: the evidence it reads, by ``CALIBRATION_FEATURES``."""
         return CalibrationRow(
             self.article,
-            tuple(self.evidence[f] for f in CALIBRATION_FEATURES),
+            features_of(self.evidence),
             self.f1,
             self.em,
             self.answerable,

@@ -36,12 +36,13 @@ from squad import DEFAULT_DATA, SquadQuestion, gold_candidates, index_squad, loa
 from assistant.answers.answering import AnswerSelector, ReadUnit
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
-    CALIBRATION_FEATURES,
     SQUAD_ANSWERABLE_SHARE,
     CalibrationRow,
     ReaderCalibration,
     cross_validate,
+    features_of,
     fit_calibration,
+    row_confidence,
     squad_figures,
 )
 from assistant.answers.reader.card import DEFAULT_READER
@@ -93,7 +94,7 @@ def rows_for(
             rows.append(
                 CalibrationRow(
                     wiki,
-                    tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
+                    features_of(proposal.evidence),
                     best_score(short, q.answers, "f1") if q.answerable else 0.0,
                     best_score(short, q.answers, "em") if q.answerable else 0.0,
                     q.answerable,
@@ -114,14 +115,7 @@ def applied(
     """HasAns F1, NoAns accuracy and total F1 of ``rows`` under a calibration fitted on
     ``fitted_on``."""
     model = fit_calibration(fitted_on, SQUAD_ANSWERABLE_SHARE)
-    scored = [
-        (
-            r,
-            model.confidence(dict(zip(CALIBRATION_FEATURES, r.features, strict=True))),
-            model.threshold,
-        )
-        for r in rows
-    ]
+    scored = [(r, row_confidence(model, r), model.threshold) for r in rows]
     figures = squad_figures(scored)  # every end-to-end row is asked of the whole collection
     return {name: figures[name] for name in ("hasans_f1", "noans_accuracy", "total_f1")}
 

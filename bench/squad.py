@@ -44,10 +44,10 @@ import numpy as np
 from assistant.answers.answering import AnswerSelector, Proposal
 from assistant.answers.conversation import Query
 from assistant.answers.reader.calibration import (
-    CALIBRATION_FEATURES,
     SQUAD_ANSWERABLE_SHARE,
     CalibrationRow,
     cross_validate,
+    features_of,
 )
 from assistant.answers.reader.card import CALIBRATION_FILE, DEFAULT_READER
 from assistant.answers.reader.examples import HALVES, article_half
@@ -340,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
                 rows.append(
                     CalibrationRow(
                         q.article_id.split("#")[0],
-                        tuple(proposal.evidence[f] for f in CALIBRATION_FEATURES),
+                        features_of(proposal.evidence),
                         best_score(forced_text, q.answers, "f1") if q.answerable else 0.0,
                         best_score(forced_text, q.answers, "em") if q.answerable else 0.0,
                         q.answerable,

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def bench() -> Iterator[ModuleType]:
         sys.path.remove(str(ROOT / "bench"))
 
 
-def answered(bench: ModuleType, count: int = 160) -> list[object]:
+def answered(bench: ModuleType, count: int = 160) -> list[Any]:
     """Answers whose margin tells right from wrong, over 16 articles, with extra evidence."""
     rng = random.Random(5)
     rows = []
@@ -55,8 +56,8 @@ def test_kept_evidence_comes_back_whole(bench: ModuleType, tmp_path: Path) -> No
     bench.save_answered(rows, path)
     assert bench.load_answered(path) == rows
     # The row the calibration fits reads its own features, in their order, and nothing else.
-    first = rows[0].row()  # type: ignore[attr-defined]
-    assert first.features == tuple(rows[0].evidence[f] for f in CALIBRATION_FEATURES)  # type: ignore[attr-defined]
+    first = rows[0].row()
+    assert first.features == tuple(rows[0].evidence[f] for f in CALIBRATION_FEATURES)
 
 
 def test_a_fit_from_kept_evidence_reads_nothing(bench: ModuleType, tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def fit_calibration(
     weights, bias = fit_logistic(x, y, l2=1.0)
     model = ReaderCalibration(tuple(float(w) for w in weights), bias, 0.5)
     inside = [r for r in rows if r.in_paragraph]
-    confidences = [_confidence(model, r) for r in inside]
+    confidences = [row_confidence(model, r) for r in inside]
     best_threshold, best_total = 0.5, -1.0
     for threshold in np.linspace(0.02, 0.98, 49):
         total = _total_f1(inside, confidences, float(threshold), answerable_share)
@@ -161,7 +161,13 @@ def fit_calibration(
     return ReaderCalibration(model.weights, model.bias, round(best_threshold, 2))
 
 
-def _confidence(model: ReaderCalibration, row: CalibrationRow) -> float:
+def features_of(evidence: Mapping[str, float]) -> tuple[float, ...]:
+    """A row's features: the values of :data:`CALIBRATION_FEATURES` in ``evidence``, in order."""
+    return tuple(evidence[f] for f in CALIBRATION_FEATURES)
+
+
+def row_confidence(model: ReaderCalibration, row: CalibrationRow) -> float:
+    """``model``'s confidence in the answer ``row`` stands for."""
     return model.confidence(dict(zip(CALIBRATION_FEATURES, row.features, strict=True)))
 
 
@@ -200,7 +206,7 @@ def cross_validate(
         model = fit_calibration([r for r in rows if fold_of[r.article] != k], answerable_share)
         thresholds.append(model.threshold)
         scored += [
-            (r, _confidence(model, r), model.threshold) for r in rows if fold_of[r.article] == k
+            (r, row_confidence(model, r), model.threshold) for r in rows if fold_of[r.article] == k
         ]
     outside = [(r, c, t) for r, c, t in scored if not r.in_paragraph]
     table = []
