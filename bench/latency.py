@@ -204,7 +204,8 @@ def main() -> None:
         open_ms = (time.perf_counter() - started) * 1000.0
         health = service.health()
         print(f"corpus: {health.articles} articles, {health.passages} passages", end=", ")
-        print(f"{health.sentences} sentences")
+        print(f"{health.sentences} sentences", end=", ")
+        print(f"reader {settings.reader} on {settings.reader_runtime} (ASSISTANT_READER_RUNTIME)")
         print(f"model load {model_load:.2f} s · index build {build_seconds:.2f} s", end=" · ")
         print(f"index open {open_ms:.1f} ms")
 

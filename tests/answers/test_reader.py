@@ -16,8 +16,14 @@ from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
 from assistant.answers.reader.card import CARD_JSON, DEFAULT_READER, WEIGHTS_FILE, ReaderFileError
-from assistant.answers.reader.files import load_weights
-from assistant.answers.reader.reading import TransformerReader, _window_starts, load_reader
+from assistant.answers.reader.compiled import OnnxSpanModel, compiled_span_model
+from assistant.answers.reader.files import load_weights, weights_digest
+from assistant.answers.reader.reading import (
+    ReaderRuntime,
+    TransformerReader,
+    _window_starts,
+    load_reader,
+)
 from assistant.index.embedding import resolve_model_path
 
 BASE = resolve_model_path("all-MiniLM-L6-v2")
@@ -129,6 +135,60 @@ def test_the_packaged_reader_reads_a_short_answer() -> None:
     )
     assert text[answer.start : answer.end] == "Jamieson Greer"
     assert answer.no_answer < other.no_answer
+
+
+@pytest.mark.slow
+def test_on_onnx_runtime_the_reader_reads_as_on_pytorch(tmp_path: Path) -> None:
+    eager = load_reader(DEFAULT_READER, runtime=ReaderRuntime.TORCH)
+    compiled = load_reader(DEFAULT_READER, runtime=ReaderRuntime.ONNX, cache_dir=tmp_path)
+    assert isinstance(compiled.model, OnnxSpanModel)
+    question = "Who will lead China's delegation?"
+    texts = [
+        "Vice Premier He Lifeng will lead a delegation to Madrid for talks with U.S. officials "
+        "from Sunday, the commerce ministry said. " * 3,  # longer than one window
+        "The weather in Madrid was warm on Sunday.",
+    ]
+    for ours, theirs in zip(
+        compiled.read(question, texts), eager.read(question, texts), strict=True
+    ):
+        assert (ours.start, ours.end) == (theirs.start, theirs.end)
+        assert ours.span_score == pytest.approx(theirs.span_score, abs=1e-3)
+        assert ours.null_score == pytest.approx(theirs.null_score, abs=1e-3)
+    [graph] = tmp_path.glob("reader-*.onnx")
+    written = graph.stat().st_mtime_ns
+    # Other weights are exported anew; the same weights find their graph in the cache.
+    assert compiled_span_model(eager.model, "other weights", tmp_path).path != graph
+    again = compiled_span_model(eager.model, weights_digest(DEFAULT_READER), tmp_path)
+    assert again.path == graph and graph.stat().st_mtime_ns == written
+
+
+@pytest.mark.slow
+def test_without_a_writable_cache_the_reader_runs_on_pytorch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder would be")
+    reader = load_reader(DEFAULT_READER, runtime=ReaderRuntime.ONNX, cache_dir=blocked)
+    assert not isinstance(reader.model, OnnxSpanModel)
+    assert "runs on PyTorch" in caplog.text
+    text = "Jamieson Greer will attend the talks."
+    [reading] = reader.read("Who will attend the talks?", [text])
+    assert text[reading.start : reading.end] == "Jamieson Greer"
+
+
+@pytest.mark.slow
+def test_the_reader_reads_windows_as_long_as_its_card_says(tmp_path: Path) -> None:
+    for name in (WEIGHTS_FILE, CARD_JSON):
+        (tmp_path / name).write_bytes((DEFAULT_READER / name).read_bytes())
+    card = json.loads((tmp_path / CARD_JSON).read_text())
+    card.pop("read_length", None)
+    (tmp_path / CARD_JSON).write_text(json.dumps(card))
+    trained_length = card["settings"]["max_length"]
+    assert load_reader(tmp_path, runtime=ReaderRuntime.TORCH).max_length == trained_length
+    load_reader.cache_clear()
+    (tmp_path / CARD_JSON).write_text(json.dumps({**card, "read_length": 64}))
+    assert load_reader(tmp_path, runtime=ReaderRuntime.TORCH).max_length == 64
+    load_reader.cache_clear()
 
 
 @pytest.mark.slow

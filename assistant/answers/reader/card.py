@@ -71,6 +71,11 @@ def write_card(directory: Path) -> Path:
         "## Settings",
         "",
         *[f"- {name}: {value}" for name, value in settings.items()],
+        *(
+            [f"- read at answer time in windows of {card['read_length']} tokens (read_length)"]
+            if card.get("read_length")
+            else []
+        ),
         f"- started from: {card.get('start_from') or 'the base encoder'}",
         *([f"- command: `{card['command']}`"] if card.get("command") else []),
         *([f"- note: {card['note']}"] if card.get("note") else []),

@@ -14,8 +14,10 @@ per process by :func:`load_reader`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,12 @@ from typing import Any
 import torch
 
 from assistant.answers.reader.card import DEFAULT_READER
-from assistant.answers.reader.files import load_weights
+from assistant.answers.reader.files import load_weights, weights_digest
 from assistant.index.embedding import resolve_model_path
 from assistant.runtime.batching import BatchWorker, on_model_thread
 from assistant.runtime.memory import release_free_memory
+
+logger = logging.getLogger(__name__)
 
 #: Longest question read, in tokens (longer ones are cut, as in training).
 MAX_QUESTION_TOKENS = 40
@@ -224,17 +228,6 @@ def ranked_token_spans(
     ]
 
 
-def _quantised(model: Any) -> Any:
-    import warnings
-
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():
-        # torch.ao.quantization is deprecated in favour of torchao, which is not installed.
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
-
-
 def _window_starts(length: int, budget: int, stride: int) -> list[int]:
     """First token of each window: overlapping by ``stride`` tokens, the last one flush."""
     if length <= budget:
@@ -245,28 +238,51 @@ def _window_starts(length: int, budget: int, stride: int) -> list[int]:
     return starts
 
 
+class ReaderRuntime(StrEnum):
+    """What runs the reader's forward pass (the same weights and logits either way)."""
+
+    ONNX = "onnx"  # ONNX Runtime, exported once per machine into a cache folder (faster)
+    TORCH = "torch"  # PyTorch eager: nothing written to disk
+
+
 @lru_cache(maxsize=2)
 def load_reader(
-    directory: Path = DEFAULT_READER, base: str = "all-MiniLM-L6-v2", int8: bool = False
+    directory: Path = DEFAULT_READER,
+    base: str = "all-MiniLM-L6-v2",
+    runtime: ReaderRuntime = ReaderRuntime.ONNX,
+    cache_dir: Path | None = None,
 ) -> TransformerReader:
     """The process-wide reader from ``directory`` over the ``base`` encoder (local files only).
 
-    ``int8`` quantises its linear layers' weights to 8 bits (torch dynamic quantisation):
-    smaller and faster on CPU, at the figures docs/evaluation.md gives.
+    ``runtime`` ONNX runs it on ONNX Runtime from a graph exported into ``cache_dir`` (the
+    default cache folder when None) the first time; when that folder cannot be written the
+    reader runs on PyTorch, with a warning.
 
     Raises :class:`~assistant.answers.reader.files.ReaderFileError` when the files are
     missing, damaged or were trained on another base.
     """
-    return on_model_thread(lambda: _load_reader(directory, base, int8))
+    return on_model_thread(lambda: _load_reader(directory, base, runtime, cache_dir))
 
 
-def _load_reader(directory: Path, base: str, int8: bool) -> TransformerReader:
+def _load_reader(
+    directory: Path, base: str, runtime: ReaderRuntime, cache_dir: Path | None
+) -> TransformerReader:
     from transformers import AutoTokenizer
 
     base_path = resolve_model_path(base)
     model, card = load_weights(directory, base_path)
-    if int8:
-        model = _quantised(model)
+    span_model: Any = model
+    if runtime is ReaderRuntime.ONNX:
+        from assistant.answers.reader.compiled import compiled_span_model
+        from assistant.config import default_cache_dir
+
+        folder = cache_dir or default_cache_dir()
+        try:
+            span_model = compiled_span_model(model, weights_digest(directory), folder)
+        except OSError as exc:
+            logger.warning("the reader runs on PyTorch: no ONNX graph in %s (%s)", folder, exc)
     tokenizer = AutoTokenizer.from_pretrained(str(base_path), local_files_only=True)
-    settings = card.get("settings", {})
-    return TransformerReader(model, tokenizer, max_length=int(settings.get("max_length", 96)))
+    # Windows as long as the card says this reader reads best (chosen on the tune half), else
+    # as long as it was trained on.
+    length = card.get("read_length") or card.get("settings", {}).get("max_length", 96)
+    return TransformerReader(span_model, tokenizer, max_length=int(length))
