@@ -17,7 +17,8 @@ from transformers import AutoTokenizer
 
 from assistant.answers.reader.card import CARD_JSON, DEFAULT_READER, WEIGHTS_FILE, ReaderFileError
 from assistant.answers.reader.compiled import OnnxSpanModel, compiled_span_model
-from assistant.answers.reader.files import load_weights, weights_digest
+from assistant.answers.reader.examples import file_sha256
+from assistant.answers.reader.files import load_weights
 from assistant.answers.reader.reading import (
     ReaderRuntime,
     TransformerReader,
@@ -158,7 +159,7 @@ def test_on_onnx_runtime_the_reader_reads_as_on_pytorch(tmp_path: Path) -> None:
     written = graph.stat().st_mtime_ns
     # Other weights are exported anew; the same weights find their graph in the cache.
     assert compiled_span_model(eager.model, "other weights", tmp_path).path != graph
-    again = compiled_span_model(eager.model, weights_digest(DEFAULT_READER), tmp_path)
+    again = compiled_span_model(eager.model, file_sha256(DEFAULT_READER / WEIGHTS_FILE), tmp_path)
     assert again.path == graph and graph.stat().st_mtime_ns == written
 
 

@@ -36,12 +36,6 @@ def base_fingerprint(model: PreTrainedModel) -> str:
     return digest.hexdigest()
 
 
-def weights_digest(directory: Path) -> str:
-    """SHA-256 of the reader file in ``directory``: names what was exported from it."""
-    with (directory / WEIGHTS_FILE).open("rb") as weights:
-        return hashlib.file_digest(weights, "sha256").hexdigest()
-
-
 def base_model(base: Path) -> PreTrainedModel:
     """The packaged encoder with a fresh span head, from local files only."""
     config = AutoConfig.from_pretrained(base, local_files_only=True)

@@ -24,8 +24,9 @@ from typing import Any
 
 import torch
 
-from assistant.answers.reader.card import DEFAULT_READER
-from assistant.answers.reader.files import load_weights, weights_digest
+from assistant.answers.reader.card import DEFAULT_READER, WEIGHTS_FILE
+from assistant.answers.reader.examples import file_sha256
+from assistant.answers.reader.files import load_weights
 from assistant.index.embedding import resolve_model_path
 from assistant.runtime.batching import BatchWorker, on_model_thread
 from assistant.runtime.memory import release_free_memory
@@ -278,7 +279,7 @@ def _load_reader(
 
         folder = cache_dir or default_cache_dir()
         try:
-            span_model = compiled_span_model(model, weights_digest(directory), folder)
+            span_model = compiled_span_model(model, file_sha256(directory / WEIGHTS_FILE), folder)
         except OSError as exc:
             logger.warning("the reader runs on PyTorch: no ONNX graph in %s (%s)", folder, exc)
     tokenizer = AutoTokenizer.from_pretrained(str(base_path), local_files_only=True)
